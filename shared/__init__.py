@@ -1,0 +1,1 @@
+"""The kernel every Wheelhouse service imports."""
