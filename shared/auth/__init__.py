@@ -1,0 +1,1 @@
+"""Credentials and permissions every service checks: passwords, API tokens, roles."""

@@ -1,0 +1,58 @@
+"""Writing the journal: one row per change to package data, in the change's transaction.
+
+MIR-2: every change to a project draws a new serial from the one journal, and
+the project's ``last_serial`` follows it (MIR-1).  No write path may bypass
+``record_event``; search indexing, cache purges and the bus relay all follow
+the journal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.schema import JournalEntry, Project
+
+
+class JournalAction(StrEnum):
+    PROJECT_CREATED = "project_created"
+    RELEASE_CREATED = "release_created"
+    FILE_ADDED = "file_added"
+    RELEASE_YANKED = "release_yanked"
+    RELEASE_UNYANKED = "release_unyanked"
+    FILE_DELETED = "file_deleted"
+    RELEASE_DELETED = "release_deleted"
+    PROJECT_DELETED = "project_deleted"
+
+
+async def record_event(
+    session: AsyncSession,
+    action: JournalAction,
+    *,
+    project_name: str,
+    project_id: int | None,
+    version: str | None = None,
+    filename: str | None = None,
+    actor: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Append one journal row and move the project's serial to it; return the serial.
+
+    ``project_id`` is None only when the project itself is being deleted.
+    """
+    entry = JournalEntry(
+        action=str(action),
+        project_name=project_name,
+        version=version,
+        filename=filename,
+        actor=actor,
+        payload=payload or {},
+    )
+    session.add(entry)
+    await session.flush()
+    if project_id is not None:
+        await session.execute(update(Project).where(Project.id == project_id).values(last_serial=entry.serial))
+    return entry.serial

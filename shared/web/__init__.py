@@ -1,0 +1,1 @@
+"""HTTP glue every service shares: routing, error rendering, cache headers, middleware."""

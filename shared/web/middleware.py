@@ -1,0 +1,56 @@
+"""Pure ASGI middleware (never ``BaseHTTPMiddleware``): a request id on every
+request and response, and one log line per request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger()
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            text = value.decode("latin-1")[:64]
+            if text.replace("-", "").isalnum():
+                return text
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=getattr(route, "path", None),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
