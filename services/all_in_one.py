@@ -1,0 +1,97 @@
+"""The embedded default: the four services in one process, routed by path prefix.
+
+Each service declares the prefixes it answers (``PATH_PREFIXES``), the same
+table the edge routes by, so one process behaves like the scaled deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.accounts.app import PATH_PREFIXES as ACCOUNTS_PREFIXES
+from services.accounts.app import create_app as create_accounts
+from services.search.app import PATH_PREFIXES as SEARCH_PREFIXES
+from services.search.app import create_app as create_search
+from services.simple.app import PATH_PREFIXES as SIMPLE_PREFIXES
+from services.simple.app import create_app as create_simple
+from services.upload.app import PATH_PREFIXES as UPLOAD_PREFIXES
+from services.upload.app import create_app as create_upload
+from shared.config import ServeSettings
+from shared.errors import NotFoundError
+from shared.web.app import new_app
+
+
+def _matches(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+class AllInOne:
+    """An ASGI app that runs every service's lifespan and dispatches by path prefix."""
+
+    def __init__(self, routes: list[tuple[tuple[str, ...], FastAPI]], *, fallback: FastAPI) -> None:
+        self.routes = routes
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] == "http":
+            for prefixes, app in self.routes:
+                if any(_matches(scope["path"], p) for p in prefixes):
+                    await app(scope, receive, send)
+                    return
+        await self.fallback(scope, receive, send)
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for _prefixes, app in [*self.routes, ((), self.fallback)]:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        started = False
+        try:
+            async with self.lifespan():
+                started = True
+                await send({"type": "lifespan.startup.complete"})
+                await receive()  # lifespan.shutdown
+        except BaseException as exc:
+            kind = "shutdown" if started else "startup"
+            await send({"type": f"lifespan.{kind}.failed", "message": repr(exc)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def _fallback_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = new_app(title="Wheelhouse", lifespan=lifespan)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> dict[str, str]:
+        return {"name": "Wheelhouse", "simple": "/simple/", "upload": "/legacy/"}
+
+    @app.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"], include_in_schema=False)
+    async def not_found(rest: str) -> None:
+        raise NotFoundError(f"No such page: /{rest}")
+
+    return app
+
+
+def create_app(settings: ServeSettings) -> AllInOne:
+    routes = [
+        (UPLOAD_PREFIXES, create_upload(settings)),
+        (SIMPLE_PREFIXES, create_simple(settings)),
+        (SEARCH_PREFIXES, create_search(settings)),
+        (ACCOUNTS_PREFIXES, create_accounts(settings)),
+    ]
+    return AllInOne(routes, fallback=_fallback_app())

@@ -1,0 +1,84 @@
+"""The ``wheelhouse`` console script: one subcommand per module, loaded lazily so
+``--help`` is instant (STYLE §13)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {
+    "serve": "services.cli.serve",
+    "serve-service": "services.cli.serve",
+    "db": "services.cli.db",
+    "users": "services.cli.users",
+    "tokens": "services.cli.tokens",
+}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="data directory (default ./data, or WHEELHOUSE_DATA_DIR)")
+    parser.add_argument("--database-url", help="database URL (default: SQLite in the data dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wheelhouse", description="A PyPI-compatible package index.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run every service in one process on the embedded defaults")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+
+    one = sub.add_parser("serve-service", help="run one service (upload, simple, search, accounts)")
+    one.add_argument("service", choices=["upload", "simple", "search", "accounts"])
+    _common(one)
+    one.add_argument("--host")
+    one.add_argument("--port", type=int)
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    for action in ("upgrade", "current"):
+        _common(db_sub.add_parser(action))
+    down = db_sub.add_parser("downgrade")
+    down.add_argument("revision")
+    _common(down)
+
+    users = sub.add_parser("users", help="manage users")
+    users_sub = users.add_subparsers(dest="action", required=True)
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.add_argument("--admin", action="store_true")
+    _common(create)
+    setpw = users_sub.add_parser("set-password", help="set a user's password (read from standard input)")
+    setpw.add_argument("username")
+    _common(setpw)
+
+    tokens = sub.add_parser("tokens", help="manage API tokens")
+    tokens_sub = tokens.add_subparsers(dest="action", required=True)
+    tcreate = tokens_sub.add_parser("create", help="create a token and print it (only) on stdout")
+    tcreate.add_argument("--user", required=True)
+    tcreate.add_argument("--project", action="append", help="limit the token to this project (repeatable)")
+    tcreate.add_argument("--expires-in", help="lifetime such as 30d, 12h, 2w")
+    tcreate.add_argument("--name", default="", help="a label for the token")
+    _common(tcreate)
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token by its id or its secret")
+    revoke.add_argument("token")
+    _common(revoke)
+    tlist = tokens_sub.add_parser("list", help="list a user's tokens (never the secret)")
+    tlist.add_argument("--user", required=True)
+    _common(tlist)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command])
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

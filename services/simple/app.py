@@ -1,0 +1,28 @@
+"""The simple-index service: every read of package data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.simple.routes import router
+from services.simple.service import SimpleService
+from shared.config import SimpleSettings
+from shared.web.app import core_resources, new_app
+
+SERVICE_NAME = "simple"
+PATH_PREFIXES = ("/simple", "/pypi", "/packages")
+
+
+def create_app(settings: SimpleSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with core_resources(app, settings, service_name=SERVICE_NAME):
+            app.state.simple_service = SimpleService()
+            yield
+
+    app = new_app(title="Wheelhouse simple index", lifespan=lifespan)
+    app.include_router(router)
+    return app

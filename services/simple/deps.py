@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from services.simple.service import SimpleService
+from shared.config import SimpleSettings
+from shared.web.deps import ReadDb, Storage
+
+__all__ = ["ReadDb", "Settings", "Simple", "Storage"]
+
+
+def _settings(request: Request) -> SimpleSettings:
+    return request.app.state.settings
+
+
+def _simple(request: Request) -> SimpleService:
+    return request.app.state.simple_service
+
+
+Settings = Annotated[SimpleSettings, Depends(_settings)]
+Simple = Annotated[SimpleService, Depends(_simple)]

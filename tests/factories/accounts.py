@@ -1,0 +1,30 @@
+"""Users and tokens, created through the same use cases the CLI runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.accounts import service as accounts
+from shared.db import Database
+
+
+async def make_user(db: Database, username: str = "alice", *, password: str = "correct horse battery") -> int:
+    async with db.write_session() as session:
+        user = await accounts.create_user(session, username, email=f"{username}@example.org", password=password)
+        await session.commit()
+        return user.id
+
+
+async def make_token(
+    db: Database, username: str = "alice", *, projects: list[str] | None = None,
+    expires_in: timedelta | None = None,
+) -> str:
+    async with db.write_session() as session:
+        created = await accounts.create_token(session, username, projects=projects, expires_in=expires_in)
+        await session.commit()
+        return created.secret
+
+
+async def make_user_with_token(db: Database, username: str = "alice", **token_options: object) -> str:
+    await make_user(db, username)
+    return await make_token(db, username, **token_options)  # type: ignore[arg-type]
