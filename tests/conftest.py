@@ -17,8 +17,6 @@ import pytest
 from services.all_in_one import AllInOne, create_app
 from shared.config import ServeSettings
 from shared.db import Database
-from tests.fixtures.database import empty_database
-from tests.fixtures.s3 import S3Server
 
 pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.database"]
 
@@ -44,9 +42,11 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         chosen = Backend("sqlite-local", url, (tmp_path / "files").as_uri())
     else:
         url = request.getfixturevalue("postgres_url")
-        server: S3Server = request.getfixturevalue("s3_server")
+        server = request.getfixturevalue("s3_server")
         bucket = request.getfixturevalue("s3_bucket")
         chosen = Backend("postgres-s3", url, f"s3://{bucket}", s3=server.storage_options())
+    from tests.fixtures.database import empty_database  # imported late: it is a plugin module
+
     await empty_database(url)
     return chosen
 
@@ -75,3 +75,14 @@ async def db(settings: ServeSettings) -> AsyncIterator[Database]:
     database = Database.from_settings(settings, service_name="tests")
     yield database
     await database.aclose()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2's production cost (~0.5 s a hash here) would dominate the suite; the
+    algorithm and code path stay the same, only the cost parameters shrink."""
+    from argon2 import PasswordHasher
+
+    from shared.auth import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -48,6 +48,8 @@ def _page_response(
 
 
 def _negotiate(request: Request, format_param: str | None) -> str:
+    if format_param is not None:  # an unescaped "+" in a typed URL arrives as a space
+        format_param = format_param.replace(" ", "+")
     return choose_media_type(request.headers.get("accept"), format_param=format_param)
 
 

@@ -26,6 +26,7 @@ class JournalAction(StrEnum):
     FILE_DELETED = "file_deleted"
     RELEASE_DELETED = "release_deleted"
     PROJECT_DELETED = "project_deleted"
+    PROJECT_STATUS_CHANGED = "project_status_changed"
 
 
 async def record_event(

@@ -8,6 +8,8 @@ that two replicas starting at once never migrate concurrently.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(HERE / "versions"))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = url
@@ -32,19 +35,25 @@ def _ensure_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _outside_event_loop(work: Callable[[], None]) -> None:
+    """The env runs its own event loop; from inside a running one, use a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        work()
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(work).result()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), revision)
+    _outside_event_loop(lambda: command.upgrade(alembic_config(url), revision))
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    _outside_event_loop(lambda: command.downgrade(alembic_config(url), revision))
 
 
 def current(url: str) -> None:
-    command.current(alembic_config(url), verbose=False)
-
-
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    """Run ``upgrade`` from inside an event loop (the env starts its own loop)."""
-    await asyncio.to_thread(upgrade, url, revision)
+    _outside_event_loop(lambda: command.current(alembic_config(url), verbose=False))

@@ -57,3 +57,10 @@ async def upload(
                          "application/octet-stream")}
     auth = ("__token__", token) if token is not None else None
     return await client.post(url, data=data, files=files, auth=auth)
+
+
+def subdir(base: Path, name: str) -> Path:
+    """A fresh directory to build a distribution in (two builds of one filename need two)."""
+    path = base / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,52 @@
+"""Read the database directly, to assert on what a request left behind."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from shared.db import Database
+from shared.events import JournalAction, record_event
+from shared.schema import File, FilenameRegistry, JournalEntry, Project, Release, Role
+
+
+async def count_rows(db: Database) -> dict[str, int]:
+    counts = {}
+    async with db.read_session() as session:
+        for model in (Project, Release, File, FilenameRegistry, JournalEntry, Role):
+            counts[model.__tablename__] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    return counts
+
+
+async def journal(db: Database) -> list[tuple[int, str, str | None, str | None]]:
+    async with db.read_session() as session:
+        rows = await session.execute(
+            select(JournalEntry.serial, JournalEntry.action, JournalEntry.version, JournalEntry.filename)
+            .order_by(JournalEntry.serial)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def project(db: Database, name: str) -> Project | None:
+    async with db.read_session() as session:
+        return await session.scalar(select(Project).where(Project.name == name))
+
+
+async def set_project_status(db: Database, name: str, status: str) -> None:
+    async with db.write_session() as session:
+        proj = await session.scalar(select(Project).where(Project.name == name))
+        assert proj is not None
+        proj.status = status
+        await record_event(session, JournalAction.PROJECT_STATUS_CHANGED, project_name=name, project_id=proj.id,
+                           payload={"status": status})  # MIR-2: a status change is a change
+        await session.commit()
+
+
+async def grant_role(db: Database, username: str, project_name: str, role_name: str) -> None:
+    from shared.schema import User
+
+    async with db.write_session() as session:
+        user = await session.scalar(select(User).where(User.normalized_username == username.lower()))
+        proj = await session.scalar(select(Project).where(Project.name == project_name))
+        assert user is not None and proj is not None
+        session.add(Role(user_id=user.id, project_id=proj.id, role_name=role_name))
+        await session.commit()
