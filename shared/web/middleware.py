@@ -50,6 +50,7 @@ class RequestContextMiddleware:
                 log.info(
                     "request",
                     method=scope["method"],
+                    path=scope["path"],
                     route=getattr(route, "path", None),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -1,0 +1,128 @@
+"""A real ``wheelhouse serve`` subprocess per backend pair, driven by real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    log_path: Path
+    tmp: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def wheelhouse(self, *args: str, input: str | None = None) -> str:
+        """Run the console script against this server's database; return stdout."""
+        result = subprocess.run([str(BIN / "wheelhouse"), *args], env=self.env, input=input, text=True,
+                                capture_output=True, timeout=120, cwd=self.tmp)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def requests(self) -> list[dict]:
+        lines = self.log_path.read_text().splitlines()
+        return [entry for entry in map(_json_or_none, lines) if entry and entry.get("event") == "request"]
+
+
+def _json_or_none(line: str) -> dict | None:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _client_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHEELHOUSE_", "PIP_", "UV_", "TWINE_"))}
+    env.update(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_CACHE_DIR="1", UV_NO_CACHE="1", PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1")
+    return env
+
+
+def _start(server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    with server.log_path.open("w") as log:  # the child keeps its own copy of the descriptor
+        server.process = subprocess.Popen(
+            [str(BIN / "wheelhouse"), "serve", "--port", port], env=server.env, cwd=server.tmp,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"wheelhouse serve exited: {server.log_path.read_text()}")
+        try:
+            if httpx.get(server.url + "/simple/", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("wheelhouse serve did not answer within 60 s")
+
+
+def _stop(server: Server) -> None:
+    if server.process is None:
+        return
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+def _pg_database(name: str) -> str:
+    from tests.fixtures.database import POSTGRES_ADMIN_DSN, _pg_url, _recreate_pg_database
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _recreate_pg_database(name)).result()
+    return _pg_url(POSTGRES_ADMIN_DSN, name)
+
+
+@pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = _client_env()
+    env["WHEELHOUSE_DATA_DIR"] = str(tmp / "data")
+    env["WHEELHOUSE_LOG_FORMAT"] = "json"
+    bucket = None
+    if request.param == "postgres-s3":
+        s3 = request.getfixturevalue("s3_server")
+        bucket = f"wheelhouse-e2e-{uuid.uuid4().hex[:12]}"
+        s3.sync_client().create_bucket(Bucket=bucket)
+        env.update(
+            WHEELHOUSE_DATABASE_URL=_pg_database(f"wheelhouse_e2e_{worker_id}"),
+            WHEELHOUSE_STORAGE_URL=f"s3://{bucket}",
+            WHEELHOUSE_S3_ENDPOINT_URL=s3.endpoint_url,
+            WHEELHOUSE_S3_ACCESS_KEY_ID=s3.access_key_id,
+            WHEELHOUSE_S3_SECRET_ACCESS_KEY=s3.secret_access_key,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", env=env, log_path=tmp / "server.log", tmp=tmp)
+    _start(server)
+    try:
+        yield server
+    finally:
+        _stop(server)
