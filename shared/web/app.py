@@ -33,4 +33,10 @@ def new_app(*, title: str, lifespan, plain_text: PlainTextPredicate = lambda _r:
     app = FastAPI(title=title, version=VERSION, lifespan=lifespan, redoc_url=None)
     install_error_handlers(app, plain_text=plain_text)
     app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> dict[str, str]:
+        """Liveness: the event loop answers; no dependency is checked (STYLE §9)."""
+        return {"status": "ok"}
+
     return app

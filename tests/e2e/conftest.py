@@ -56,33 +56,30 @@ def _json_or_none(line: str) -> dict | None:
         return None
 
 
-def _client_env() -> dict[str, str]:
+def client_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHEELHOUSE_", "PIP_", "UV_", "TWINE_"))}
     env.update(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", PIP_DISABLE_PIP_VERSION_CHECK="1",
                PIP_NO_CACHE_DIR="1", UV_NO_CACHE="1", PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1")
     return env
 
 
-def _start(server: Server) -> None:
-    port = server.url.rsplit(":", 1)[1]
+def start(server: Server, command: list[str], *, ready_path: str = "/livez", ready_status: int = 200) -> None:
     with server.log_path.open("w") as log:  # the child keeps its own copy of the descriptor
-        server.process = subprocess.Popen(
-            [str(BIN / "wheelhouse"), "serve", "--port", port], env=server.env, cwd=server.tmp,
-            stdout=log, stderr=subprocess.STDOUT,
-        )
+        server.process = subprocess.Popen(command, env=server.env, cwd=server.tmp, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"wheelhouse serve exited: {server.log_path.read_text()}")
+            raise RuntimeError(f"{command} exited: {server.log_path.read_text()}")
         try:
-            if httpx.get(server.url + "/simple/", timeout=1).status_code == 200:
+            if httpx.get(server.url + ready_path, timeout=1).status_code == ready_status:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise RuntimeError("wheelhouse serve did not answer within 60 s")
+    stop(server)
+    raise RuntimeError(f"{command} did not answer within 60 s: {server.log_path.read_text()}")
 
 
-def _stop(server: Server) -> None:
+def stop(server: Server) -> None:
     if server.process is None:
         return
     server.process.send_signal(signal.SIGTERM)
@@ -93,7 +90,7 @@ def _stop(server: Server) -> None:
         server.process.wait()
 
 
-def _pg_database(name: str) -> str:
+def pg_database(name: str) -> str:
     from tests.fixtures.database import POSTGRES_ADMIN_DSN, _pg_url, _recreate_pg_database
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -105,7 +102,7 @@ def _pg_database(name: str) -> str:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
-    env = _client_env()
+    env = client_env()
     env["WHEELHOUSE_DATA_DIR"] = str(tmp / "data")
     env["WHEELHOUSE_LOG_FORMAT"] = "json"
     bucket = None
@@ -114,15 +111,15 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         bucket = f"wheelhouse-e2e-{uuid.uuid4().hex[:12]}"
         s3.sync_client().create_bucket(Bucket=bucket)
         env.update(
-            WHEELHOUSE_DATABASE_URL=_pg_database(f"wheelhouse_e2e_{worker_id}"),
+            WHEELHOUSE_DATABASE_URL=pg_database(f"wheelhouse_e2e_{worker_id}"),
             WHEELHOUSE_STORAGE_URL=f"s3://{bucket}",
             WHEELHOUSE_S3_ENDPOINT_URL=s3.endpoint_url,
             WHEELHOUSE_S3_ACCESS_KEY_ID=s3.access_key_id,
             WHEELHOUSE_S3_SECRET_ACCESS_KEY=s3.secret_access_key,
         )
     server = Server(url=f"http://127.0.0.1:{port}", env=env, log_path=tmp / "server.log", tmp=tmp)
-    _start(server)
+    start(server, [str(BIN / "wheelhouse"), "serve", "--port", str(port)])
     try:
         yield server
     finally:
-        _stop(server)
+        stop(server)

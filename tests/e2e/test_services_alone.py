@@ -1,0 +1,80 @@
+"""Each service as its own process (``python -m services.<svc>``), configured only by
+environment variables, on Postgres + S3: twine publishes to the upload service and
+pip installs from the simple service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import BIN, Server, client_env, free_port, pg_database, start, stop
+from tests.factories.uploads import subdir
+from tests.upload.validation.builders import build_wheel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+SERVICES = ("upload", "simple", "search", "accounts")
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory, worker_id: str, s3_server) -> Iterator[dict[str, Server]]:  # noqa: ANN001
+    tmp = tmp_path_factory.mktemp("alone")
+    bucket = f"wheelhouse-alone-{uuid.uuid4().hex[:12]}"
+    s3_server.sync_client().create_bucket(Bucket=bucket)
+    env = client_env()
+    env.update(
+        WHEELHOUSE_DATABASE_URL=pg_database(f"wheelhouse_alone_{worker_id}"),
+        WHEELHOUSE_STORAGE_URL=f"s3://{bucket}",
+        WHEELHOUSE_S3_ENDPOINT_URL=s3_server.endpoint_url,
+        WHEELHOUSE_S3_ACCESS_KEY_ID=s3_server.access_key_id,
+        WHEELHOUSE_S3_SECRET_ACCESS_KEY=s3_server.secret_access_key,
+        WHEELHOUSE_LOG_FORMAT="json",
+    )
+    subprocess.run([str(BIN / "wheelhouse"), "db", "upgrade"], env=env, check=True, timeout=120, capture_output=True)
+    running: dict[str, Server] = {}
+    try:
+        for name in SERVICES:
+            port = free_port()
+            server = Server(url=f"http://127.0.0.1:{port}", env={**env, "WHEELHOUSE_PORT": str(port)},
+                            log_path=tmp / f"{name}.log", tmp=tmp)
+            start(server, [sys.executable, "-m", f"services.{name}"])
+            running[name] = server
+        yield running
+    finally:
+        for server in running.values():
+            stop(server)
+
+
+def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
+    services: dict[str, Server], tmp_path: Path
+) -> None:
+    upload = services["upload"]
+    upload.wheelhouse("users", "create", "alice", "--email", "alice@example.org", "--password-stdin",
+                      input="s3cret-passw0rd\n")
+    token = upload.wheelhouse("tokens", "create", "--user", "alice", "--project", "solo").strip()
+    wheel = build_wheel(subdir(tmp_path, "w"), name="solo", version="1.0", files={"solo/__init__.py": b"X = 1\n"})
+    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
+                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
+                   capture_output=True)
+    simple = services["simple"]
+    subprocess.run([sys.executable, "-m", "pip", "install", "--index-url", f"{simple.url}/simple/", "--target",
+                    str(tmp_path / "t"), "solo"], env=simple.env, check=True, timeout=300, capture_output=True)
+    assert (tmp_path / "t" / "solo-1.0.dist-info").is_dir()
+
+
+@pytest.mark.parametrize("name", ["search", "accounts"])
+def test_search_and_accounts_run_alone_and_answer_501(services: dict[str, Server], name: str) -> None:
+    path = "/api/search" if name == "search" else "/api/account"
+    response = httpx.get(services[name].url + path)
+    assert response.status_code == 501
+    assert response.json()["error"]["code"] == "NotImplementedYet"
+
+
+def test_each_service_answers_only_its_own_paths(services: dict[str, Server]) -> None:
+    assert httpx.get(services["upload"].url + "/simple/").status_code == 404
+    assert httpx.get(services["simple"].url + "/legacy/").status_code in (404, 405)

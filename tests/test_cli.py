@@ -1,0 +1,88 @@
+"""The ``wheelhouse`` console script's account commands, run in-process on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+
+from services.cli.main import main
+from shared.auth.service import authenticate_token
+from shared.config import ServeSettings
+from shared.db import Database
+from shared.errors import ForbiddenError
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WHEELHOUSE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def wheelhouse(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
+               stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def check_token(data_dir: Path, secret: str) -> None:
+    async def go() -> None:
+        db = Database.from_settings(ServeSettings(data_dir=data_dir), service_name="tests")
+        try:
+            async with db.read_session() as session:
+                await authenticate_token(session, secret)
+        finally:
+            await db.aclose()
+
+    asyncio.run(go())
+
+
+class TestUsersAndTokens:
+    def test_create_user_then_token_prints_only_the_token(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = wheelhouse(monkeypatch, capsys, "users", "create", "alice", "--email", "alice@example.org",
+                                  "--password-stdin", stdin="s3cret-passw0rd\n")
+        assert code == 0 and out == ""
+        code, out, _ = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "alice", "--project", "Demo",
+                                  "--expires-in", "30d")
+        assert code == 0
+        lines = out.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pypi-")
+        check_token(data_dir, lines[0])
+        code, out, _ = wheelhouse(monkeypatch, capsys, "tokens", "list", "--user", "alice")
+        assert "demo" in out and "expires" in out and lines[0] not in out
+
+    def test_revoked_token_no_longer_authenticates(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        wheelhouse(monkeypatch, capsys, "users", "create", "bob", "--email", "bob@example.org", "--password-stdin",
+                   stdin="s3cret-passw0rd\n")
+        _, out, _ = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "bob")
+        secret = out.strip()
+        code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "revoke", secret)
+        assert code == 0 and "revoked" in err
+        with pytest.raises(ForbiddenError, match="revoked"):
+            check_token(data_dir, secret)
+
+    def test_duplicate_user_and_bad_input_are_reported(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        args = ("users", "create", "carol", "--email", "carol@example.org", "--password-stdin")
+        assert wheelhouse(monkeypatch, capsys, *args, stdin="s3cret-passw0rd\n")[0] == 0
+        code, _, err = wheelhouse(monkeypatch, capsys, *args, stdin="s3cret-passw0rd\n")
+        assert code == 1 and "already exists" in err
+        code, _, err = wheelhouse(monkeypatch, capsys, "users", "create", "bad-", "--email", "x@example.org",
+                                  "--password-stdin", stdin="s3cret-passw0rd\n")
+        assert code == 1 and "Invalid username" in err
+        code, _, err = wheelhouse(monkeypatch, capsys, "users", "create", "dave", "--email", "dave@example.org",
+                                  "--password-stdin", stdin="short\n")
+        assert code == 1 and "between" in err
+        code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "carol", "--expires-in", "soon")
+        assert code == 2 and "Invalid duration" in err
+        code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "nobody")
+        assert code == 1 and "No user" in err
