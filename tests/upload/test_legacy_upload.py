@@ -171,6 +171,34 @@ class TestRejectionsLeaveNothing:
         assert response.status_code == 400
         assert await count_rows(db) == NOTHING
 
+    async def test_upl5_wrong_md5_is_refused(self, client: httpx.AsyncClient, db: Database, token: str, wheel: Path) -> None:
+        response = await upload(client, wheel, token=token, md5_digest="0" * 32)
+        assert response.status_code == 400 and "md5_digest" in response.text
+        assert await count_rows(db) == NOTHING
+
+    async def test_upl5_no_digest_at_all_is_refused(self, client: httpx.AsyncClient, token: str, wheel: Path) -> None:
+        response = await upload(client, wheel, token=token, sha256_digest=None, blake2_256_digest=None)
+        assert response.status_code == 400 and "digest" in response.text
+
+    @pytest.mark.parametrize("missing", ["name", "version", "filetype", "metadata_version"])
+    async def test_upl6_missing_required_field(
+        self, client: httpx.AsyncClient, db: Database, token: str, wheel: Path, missing: str
+    ) -> None:
+        response = await upload(client, wheel, token=token, **{missing: None})
+        assert response.status_code == 400 and missing in response.text
+        assert await count_rows(db) == NOTHING
+
+    async def test_upl6_repeated_single_value_field(self, client: httpx.AsyncClient, token: str, wheel: Path) -> None:
+        response = await upload(client, wheel, token=token, summary=["one", "two"])
+        assert response.status_code == 400 and "summary" in response.text
+
+    async def test_missing_file_part(self, client: httpx.AsyncClient, token: str, wheel: Path) -> None:
+        from tests.factories.uploads import twine_fields
+
+        response = await client.post("/legacy/", data=twine_fields(wheel), files={"other": ("x.txt", b"x")},
+                                     auth=("__token__", token))
+        assert response.status_code == 400 and "content" in response.text
+
     async def test_upl2_protocol_version_2_is_refused(self, client: httpx.AsyncClient, token: str, wheel: Path) -> None:
         response = await upload(client, wheel, token=token, protocol_version="2")
         assert response.status_code == 400
@@ -265,6 +293,24 @@ class TestLimits:
         assert "File too large" in response.text
         assert list((tmp_path / "spool").iterdir()) == []  # no temp file left behind
         assert await count_rows(db) == NOTHING
+
+
+class TestProjectQuota:
+    @pytest.fixture
+    def settings(self, backend, tmp_path: Path) -> ServeSettings:  # noqa: ANN001
+        return backend.settings(tmp_path / "data", max_project_size=3000)
+
+    async def test_upl12_project_size_limit(
+        self, client: httpx.AsyncClient, db: Database, token: str, tmp_path: Path
+    ) -> None:
+        first = build_wheel(subdir(tmp_path, "a"), name="demo", version="1.0", files={"demo/a.py": b"a" * 900})
+        second = build_wheel(subdir(tmp_path, "b"), name="demo", version="2.0",
+                             files={"demo/b.py": __import__("os").urandom(2500)})
+        assert (await upload(client, first, token=token)).status_code == 200
+        response = await upload(client, second, token=token)
+        assert response.status_code == 400
+        assert "Project size too large" in response.text
+        assert (await count_rows(db))["files"] == 1
 
 
 class TestConcurrentUploads:
