@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -12,7 +11,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,28 +88,26 @@ def stop(server: Server) -> None:
         server.process.wait()
 
 
-def pg_database(name: str) -> str:
-    from tests.fixtures.database import POSTGRES_ADMIN_DSN, _pg_url, _recreate_pg_database
+@pytest.fixture(scope="module")
+def e2e_database_url(worker_id: str) -> Iterator[str]:
+    from tests.fixtures.database import fresh_pg_database, unique_db_name
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _recreate_pg_database(name)).result()
-    return _pg_url(POSTGRES_ADMIN_DSN, name)
+    yield from fresh_pg_database(unique_db_name("wheelhouse_e2e", worker_id))
 
 
 @pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Server]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
     env = client_env()
     env["WHEELHOUSE_DATA_DIR"] = str(tmp / "data")
     env["WHEELHOUSE_LOG_FORMAT"] = "json"
-    bucket = None
     if request.param == "postgres-s3":
         s3 = request.getfixturevalue("s3_server")
         bucket = f"wheelhouse-e2e-{uuid.uuid4().hex[:12]}"
         s3.sync_client().create_bucket(Bucket=bucket)
         env.update(
-            WHEELHOUSE_DATABASE_URL=pg_database(f"wheelhouse_e2e_{worker_id}"),
+            WHEELHOUSE_DATABASE_URL=request.getfixturevalue("e2e_database_url"),
             WHEELHOUSE_STORAGE_URL=f"s3://{bucket}",
             WHEELHOUSE_S3_ENDPOINT_URL=s3.endpoint_url,
             WHEELHOUSE_S3_ACCESS_KEY_ID=s3.access_key_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import BIN, Server, client_env, free_port, pg_database, start, stop
+from tests.e2e.conftest import BIN, Server, client_env, free_port, start, stop
 from tests.factories.uploads import subdir
 from tests.upload.validation.builders import build_wheel
 
@@ -22,13 +22,15 @@ SERVICES = ("upload", "simple", "search", "accounts")
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory, worker_id: str, s3_server) -> Iterator[dict[str, Server]]:  # noqa: ANN001
+def services(
+    tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str, s3_server  # noqa: ANN001
+) -> Iterator[dict[str, Server]]:
     tmp = tmp_path_factory.mktemp("alone")
     bucket = f"wheelhouse-alone-{uuid.uuid4().hex[:12]}"
     s3_server.sync_client().create_bucket(Bucket=bucket)
     env = client_env()
     env.update(
-        WHEELHOUSE_DATABASE_URL=pg_database(f"wheelhouse_alone_{worker_id}"),
+        WHEELHOUSE_DATABASE_URL=e2e_database_url,
         WHEELHOUSE_STORAGE_URL=f"s3://{bucket}",
         WHEELHOUSE_S3_ENDPOINT_URL=s3_server.endpoint_url,
         WHEELHOUSE_S3_ACCESS_KEY_ID=s3_server.access_key_id,

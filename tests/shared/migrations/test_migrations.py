@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared import migrations
 from shared.schema import Base
-from tests.fixtures.database import POSTGRES_ADMIN_DSN, _pg_url, _recreate_pg_database
+from tests.fixtures.database import fresh_pg_database, unique_db_name
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> str:
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite3'}"
-    name = f"wheelhouse_migrations_{worker_id}"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _recreate_pg_database(name)).result()
-    return _pg_url(POSTGRES_ADMIN_DSN, name)
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    yield from fresh_pg_database(unique_db_name("wheelhouse_migrations", worker_id))
 
 
 async def schema_diff(url: str) -> list:
