@@ -39,7 +39,7 @@ class SharedSettings(BaseSettings):
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = "auto"  # auto: console at a terminal, else JSON
     log_level: str = "INFO"
 
     @model_validator(mode="after")
