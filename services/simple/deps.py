@@ -12,11 +12,11 @@ from shared.web.deps import ReadDb, Storage
 __all__ = ["ReadDb", "Settings", "Simple", "Storage"]
 
 
-def _settings(request: Request) -> SimpleSettings:
+async def _settings(request: Request) -> SimpleSettings:
     return request.app.state.settings
 
 
-def _simple(request: Request) -> SimpleService:
+async def _simple(request: Request) -> SimpleService:
     return request.app.state.simple_service
 
 

@@ -40,6 +40,15 @@ _FILE_COLUMNS = (
 )
 
 
+_files = File.__table__.c
+_releases = Release.__table__.c
+# What a project page shows, in FileEntry's order (plain table columns: this query may return 10,000+ rows).
+_PAGE_COLUMNS = (
+    _files.filename, _files.path, _files.sha256, _files.size, _files.upload_time, _files.requires_python,
+    _releases.yanked, _releases.yanked_reason, _files.metadata_sha256, _releases.version,
+)
+
+
 class SimpleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -62,6 +71,14 @@ class SimpleRepository:
 
     async def global_serial(self) -> int:
         return int(await self.session.scalar(select(func.coalesce(func.max(JournalEntry.serial), 0))) or 0)
+
+    async def page_files(self, project_id: int) -> list[tuple[Any, ...]]:
+        """Rows with the columns of ``_PAGE_COLUMNS``, unordered (the caller sorts)."""
+        result = await self.session.execute(
+            select(*_PAGE_COLUMNS).join_from(File.__table__, Release.__table__, _releases.id == _files.release_id)
+            .where(_files.project_id == project_id)
+        )
+        return result.all()
 
     async def project_files(self, project_id: int) -> list[Any]:
         """Rows with the columns of ``_FILE_COLUMNS``, in filename order."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from services.simple.cache import RenderCache
@@ -45,19 +46,17 @@ class Blob:
     project_name: str
 
 
-def _file_entry(row: Any) -> FileEntry:
-    return FileEntry(
-        filename=row.filename,
-        url=f"{FILES_PREFIX}{row.path}",
-        sha256=row.sha256,
-        size=row.size,
-        upload_time=row.upload_time,
-        requires_python=row.requires_python,
-        yanked=bool(row.yanked),
-        yanked_reason=row.yanked_reason,
-        core_metadata_sha256=row.metadata_sha256,
-        version=row.version,
-    )
+def _file_entries(rows: list[tuple[Any, ...]]) -> list[FileEntry]:
+    """Rows of ``SimpleRepository.page_files`` as entries in filename order (unpacked
+    positionally: this runs once per file of a page that may list 10,000 files)."""
+    entries = [
+        FileEntry(filename, FILES_PREFIX + path, sha256, size, upload_time, requires_python, bool(yanked),
+                  yanked_reason, metadata_sha256, version)
+        for (filename, path, sha256, size, upload_time, requires_python, yanked, yanked_reason, metadata_sha256,
+             version) in rows
+    ]
+    entries.sort(key=attrgetter("filename"))
+    return entries
 
 
 class SimpleService:
@@ -145,10 +144,10 @@ async def _require_project(repo: SimpleRepository, name: str) -> ProjectHead:
 
 
 async def _build_project_page(repo: SimpleRepository, head: ProjectHead) -> ProjectPage:
-    rows = [] if head.status == "quarantined" else await repo.project_files(head.id)
+    rows = [] if head.status == "quarantined" else await repo.page_files(head.id)
     return ProjectPage(
         name=head.name,
-        files=[_file_entry(row) for row in rows],
+        files=_file_entries(rows),
         versions=sort_versions(await repo.project_versions(head.id)),
         last_serial=head.last_serial,
         status=head.status,

@@ -12,15 +12,15 @@ from shared.web.deps import CurrentIdentity, ReadDb, Storage, WriteDb
 __all__ = ["CurrentIdentity", "Manage", "ReadDb", "Settings", "Storage", "Uploads", "WriteDb"]
 
 
-def _settings(request: Request) -> UploadSettings:
+async def _settings(request: Request) -> UploadSettings:
     return request.app.state.settings
 
 
-def _uploads(request: Request) -> UploadService:
+async def _uploads(request: Request) -> UploadService:
     return request.app.state.upload_service
 
 
-def _manage(request: Request) -> ManageService:
+async def _manage(request: Request) -> ManageService:
     return request.app.state.manage_service
 
 

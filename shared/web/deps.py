@@ -17,7 +17,7 @@ def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_storage(request: Request) -> BlobStorage:
+async def get_storage(request: Request) -> BlobStorage:
     return request.app.state.storage
 
 
