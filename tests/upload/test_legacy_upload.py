@@ -83,6 +83,29 @@ class TestPublish:
         assert response.status_code == 400
         assert "one sdist" in response.text
 
+    async def test_html10_gpg_signature_is_ignored_and_no_asc_is_served(
+        self, client: httpx.AsyncClient, token: str, wheel: Path
+    ) -> None:
+        from tests.factories.uploads import twine_fields
+
+        files = {"content": (wheel.name, wheel.read_bytes(), "application/octet-stream"),
+                 "gpg_signature": (wheel.name + ".asc", b"-----BEGIN PGP SIGNATURE-----", "application/octet-stream")}
+        response = await client.post("/legacy/", data=twine_fields(wheel), files=files, auth=("__token__", token))
+        assert response.status_code == 200, response.text
+        page = (await client.get("/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})).json()
+        url = page["files"][0]["url"]
+        assert "data-gpg-sig" not in (await client.get("/simple/demo/")).text
+        assert (await client.get(url + ".asc")).status_code == 404
+
+    async def test_prv2_unverified_attestations_are_ignored(
+        self, client: httpx.AsyncClient, token: str, wheel: Path
+    ) -> None:
+        response = await upload(client, wheel, token=token, attestations='[{"version": 1}]')
+        assert response.status_code == 200, response.text
+        page = (await client.get("/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})).json()
+        assert "provenance" not in page["files"][0] or page["files"][0]["provenance"] is None
+        assert "data-provenance" not in (await client.get("/simple/demo/")).text
+
     async def test_ver2_equal_versions_share_one_release_and_nam4_display_name_follows(
         self, client: httpx.AsyncClient, db: Database, token: str, tmp_path: Path
     ) -> None:
