@@ -74,7 +74,20 @@ class UploadSettings(SharedSettings):
     allow_local_versions: bool = False  # VER-4
     allow_linux_platform: bool = False  # WHL-6
     allow_direct_references: bool = False  # CMD-6
-    upload_tmp_dir: Path | None = None  # where uploads are spooled; default: the system temp dir
+    # Where uploads are spooled (created on first use). Default: <data_dir>/tmp with local storage, so
+    # that storing an upload is a rename on the same filesystem; the system temp dir with other storage.
+    upload_tmp_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _default_upload_tmp_dir(self) -> UploadSettings:
+        if self.upload_tmp_dir is None and _is_local_storage(self.storage_url):
+            object.__setattr__(self, "upload_tmp_dir", self.data_dir / "tmp")
+        return self
+
+
+def _is_local_storage(storage_url: str) -> bool:
+    """A plain path or a file:// URL (empty: the default, <data_dir>/files), as open_storage reads it."""
+    return not storage_url or storage_url.startswith("file:") or "://" not in storage_url
 
 
 class SimpleSettings(SharedSettings):

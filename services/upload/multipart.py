@@ -3,17 +3,26 @@
 The file part goes to a temporary file while it is hashed (sha256, blake2b-256,
 md5; UPL-5) and counted against the size limit (UPL-12); it is never held in
 memory whole.  Text fields are collected as lists so that repeated fields can be
-told apart from single ones (UPL-6).  Disk writes and hashing run in a thread
-in batches so the event loop never blocks.
+told apart from single ones (UPL-6).
+
+The file part is handed over in batches of about 1 MiB.  While one batch is written
+and hashed, the next is read and parsed: the write and the three digests of a batch
+run side by side in a small per-process thread pool (hashlib releases the GIL on
+large buffers), and the next batch starts only when all four are done, which keeps
+every digest in order and at most two batches (~2 MiB) of the file in memory.  The
+event loop never blocks on the disk or on hashing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +32,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from services.upload.errors import FileTooLargeError, InvalidFormError
 
 FLUSH_BYTES = 1024 * 1024
+SPOOL_WORKERS = 4  # one batch's write, sha256, blake2b and md5 run side by side
 MAX_FIELDS_BYTES = 16 * 1024 * 1024  # all text fields together (descriptions can be large)
 
 
@@ -44,22 +54,57 @@ class UploadedForm:
     file: SpooledFile | None = None
 
 
-class _FileSink:
-    """Writes and hashes batches of the file part (runs in a worker thread)."""
+@functools.cache
+def _spool_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The process's pool for spool writes and digests (created on first use, shared by all uploads)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=SPOOL_WORKERS, thread_name_prefix="upload-spool")
 
-    def __init__(self, handle: BinaryIO) -> None:
+
+class _Spool:
+    """The file part on its way to disk: one batch written and hashed while the next is parsed."""
+
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
         self.handle = handle
+        self.path = path
         self.sha256 = hashlib.sha256()
         self.blake2b = hashlib.blake2b(digest_size=32)
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
+        self.size = 0  # bytes handed over so far, in flight included (UPL-12 counts them)
+        self.in_flight: list[concurrent.futures.Future] = []
 
-    def write(self, data: bytes) -> None:
-        self.handle.write(data)
-        self.sha256.update(data)
-        self.blake2b.update(data)
-        self.md5.update(data)
+    async def submit(self, data: bytearray) -> None:
+        """Wait for the batch in flight, then start writing and hashing ``data`` (not modified afterwards)."""
+        await self.wait()
+        jobs: tuple[Callable[[bytearray], object], ...] = (
+            self.handle.write, self.sha256.update, self.blake2b.update, self.md5.update,
+        )
+        self.in_flight = [_spool_pool().submit(job, data) for job in jobs]
         self.size += len(data)
+
+    async def wait(self) -> None:
+        """Let the batch in flight finish; raise its first error.  Cancelled, it drops the queued jobs
+        and leaves the running ones in ``in_flight`` for :meth:`discard` to wait for."""
+        outcomes = await asyncio.gather(*map(asyncio.wrap_future, self.in_flight), return_exceptions=True)
+        self.in_flight = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def close(self) -> None:
+        await self.wait()
+        await asyncio.to_thread(self.handle.close)
+
+    async def discard(self) -> None:
+        """After any error: once the batch in flight is done, close and delete the file (in a thread)."""
+        await asyncio.to_thread(_close_and_remove, self.in_flight, self.handle, self.path)
+        self.in_flight = []
+
+
+def _close_and_remove(in_flight: list[concurrent.futures.Future], handle: BinaryIO, path: Path) -> None:
+    concurrent.futures.wait(in_flight)
+    with contextlib.suppress(OSError, ValueError):  # a failed write fails the flush again
+        handle.close()
+    path.unlink(missing_ok=True)
 
 
 class _PartState:
@@ -81,10 +126,11 @@ class FormReader:
         self.part = _PartState()
         self.pending = bytearray()
         self.fields_bytes = 0
-        self.sink: _FileSink | None = None
+        self.spool: _Spool | None = None
         self.error: Exception | None = None
         self.finished = False
         self.content_parts = 0
+        self.content_filename = ""
         self.parser = MultipartParser(boundary, callbacks=self._callbacks(), max_header_count=16)
 
     def _callbacks(self) -> dict:
@@ -124,13 +170,15 @@ class FormReader:
             self.content_parts += 1
             if self.content_parts > 1 or self.part.filename is None:
                 self._fail(InvalidFormError("The form needs exactly one 'content' file part."))
+            else:
+                self.content_filename = self.part.filename
 
     def _on_part_data(self, data: bytes) -> None:
         if self.error is not None:
             return
         if self.part.filename is not None and self.part.name == "content":
             self.pending += data
-            if self.sink is not None and self.sink.size + len(self.pending) > self.max_file_size:
+            if self.spool is not None and self.spool.size + len(self.pending) > self.max_file_size:
                 self._fail(_too_large(self.max_file_size))
             return
         self.fields_bytes += len(data)
@@ -181,33 +229,38 @@ def _boundary(content_type: str | None) -> bytes:
 async def read_upload_form(
     chunks: AsyncIterator[bytes], *, content_type: str | None, max_file_size: int, tmp_dir: Path | None
 ) -> UploadedForm:
-    """Read the whole request body; return fields and the spooled file (caller deletes it)."""
+    """Read the whole request body; return fields and the spooled file (caller deletes it).
+
+    On any error, cancellation included, the spooled file is closed and deleted before this returns.
+    """
     reader = FormReader(_boundary(content_type), max_file_size=max_file_size, tmp_dir=tmp_dir)
-    handle = None
     try:
-        async for chunk in chunks:
-            _feed(reader, chunk)
-            if reader.content_parts == 1 and reader.sink is None and reader.error is None:
-                handle = _open_spool(reader, tmp_dir)
-            if len(reader.pending) >= FLUSH_BYTES:
-                await _flush(reader)
-            if reader.error is not None:
-                raise reader.error
-        await _flush(reader)
-        if reader.error is not None:
-            raise reader.error
-        if not reader.finished:
-            raise InvalidFormError("Malformed multipart body: it ended before the closing boundary.")
-        return reader.form
+        await _read_body(reader, chunks)
+        await _finish_file(reader)
     except BaseException:
-        if handle is not None:
-            handle.close()
-            _unlink(reader.form.file.path if reader.form.file else None)
+        if reader.spool is not None:
+            await reader.spool.discard()
         raise
-    finally:
-        if handle is not None and not handle.closed:
-            await asyncio.to_thread(handle.close)
-        _finish_digests(reader)
+    return reader.form
+
+
+async def _read_body(reader: FormReader, chunks: AsyncIterator[bytes]) -> None:
+    async for chunk in chunks:
+        _feed(reader, chunk)
+        if reader.content_parts == 1 and reader.spool is None and reader.error is None:
+            await _open_spool(reader)
+        if len(reader.pending) >= FLUSH_BYTES:
+            await _flush(reader)
+        _raise_error(reader)
+    await _flush(reader)
+    _raise_error(reader)
+    if not reader.finished:
+        raise InvalidFormError("Malformed multipart body: it ended before the closing boundary.")
+
+
+def _raise_error(reader: FormReader) -> None:
+    if reader.error is not None:
+        raise reader.error
 
 
 def _feed(reader: FormReader, chunk: bytes) -> None:
@@ -217,35 +270,48 @@ def _feed(reader: FormReader, chunk: bytes) -> None:
         reader._fail(InvalidFormError(f"Malformed multipart body: {exc}"))
 
 
-def _open_spool(reader: FormReader, tmp_dir: Path | None) -> BinaryIO:
+async def _open_spool(reader: FormReader) -> None:
+    opening = asyncio.get_running_loop().run_in_executor(None, _create_spool_file, reader.tmp_dir)
+    try:
+        handle, path = await asyncio.shield(opening)
+    except asyncio.CancelledError:  # the file is still created: delete it once it is
+        opening.add_done_callback(_remove_orphan)
+        raise
+    reader.spool = _Spool(handle, path)
+    reader.form.file = SpooledFile(filename=reader.content_filename, path=path)
+
+
+def _create_spool_file(tmp_dir: Path | None) -> tuple[BinaryIO, Path]:
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="wheelhouse-upload-", dir=tmp_dir)
-    handle = os.fdopen(fd, "wb")
-    reader.sink = _FileSink(handle)
-    reader.form.file = SpooledFile(filename=reader.part.filename or "", path=Path(name))
-    return handle
+    return os.fdopen(fd, "wb"), Path(name)
+
+
+def _remove_orphan(opening: asyncio.Future) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    handle, path = opening.result()
+    handle.close()
+    path.unlink(missing_ok=True)
 
 
 async def _flush(reader: FormReader) -> None:
-    if not reader.pending or reader.sink is None:
+    if not reader.pending or reader.spool is None:
         return
-    data = bytes(reader.pending)
-    reader.pending.clear()
-    if reader.sink.size + len(data) > reader.max_file_size:
+    data, reader.pending = reader.pending, bytearray()
+    if reader.spool.size + len(data) > reader.max_file_size:
         reader._fail(_too_large(reader.max_file_size))
         return
-    await asyncio.to_thread(reader.sink.write, data)
+    await reader.spool.submit(data)
 
 
-def _finish_digests(reader: FormReader) -> None:
-    if reader.sink is None or reader.form.file is None:
+async def _finish_file(reader: FormReader) -> None:
+    spool, spooled = reader.spool, reader.form.file
+    if spool is None or spooled is None:
         return
-    spooled = reader.form.file
-    spooled.size = reader.sink.size
-    spooled.sha256 = reader.sink.sha256.hexdigest()
-    spooled.blake2b_256 = reader.sink.blake2b.hexdigest()
-    spooled.md5 = reader.sink.md5.hexdigest()
-
-
-def _unlink(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
+    await spool.close()
+    spooled.size = spool.size
+    spooled.sha256 = spool.sha256.hexdigest()
+    spooled.blake2b_256 = spool.blake2b.hexdigest()
+    spooled.md5 = spool.md5.hexdigest()

@@ -10,6 +10,15 @@ Ranges follow HTTP ``Range`` semantics: ``end`` is inclusive, an ``end`` past
 the last byte is clamped, a ``start`` at or past the size yields nothing.
 Iterators never yield empty chunks; every chunk but the last is exactly
 ``chunk_size`` bytes.
+
+``put_file(..., move=True)`` hands over a file the caller no longer needs (a
+spooled upload): an adapter may move it into place instead of copying it.
+Afterwards the file is either gone (moved) or untouched, never half-consumed, and
+the caller deletes it with ``missing_ok=True``. When a blob is already stored
+under the key, the file is left untouched and the blob's bytes stay the same
+(keys are content-addressed). Local storage renames the file when it is on the
+root's filesystem, copies it otherwise, and never replaces an existing blob;
+memory and S3 storage copy it exactly as with ``move=False``.
 """
 
 from __future__ import annotations
@@ -37,8 +46,11 @@ class BlobInfo:
 
 @runtime_checkable
 class BlobStorage(Protocol):
-    async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
-        """Store the file at ``path`` under ``key``, atomically and idempotently."""
+    async def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, move: bool = False
+    ) -> None:
+        """Store the file at ``path`` under ``key``, atomically and idempotently; with ``move``,
+        the file may be moved into place (see the module docstring), else it is left as it is."""
 
     async def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         """Store ``data`` under ``key``, atomically and idempotently."""

@@ -2,14 +2,18 @@
 
 Writes go to a temporary file in the target's directory, are fsynced and then
 renamed over the target with :func:`os.replace`, so a reader sees either no
-blob or the whole blob. Every filesystem call runs in a worker thread
-(:func:`asyncio.to_thread`); copies stream in 1 MiB pieces.
+blob or the whole blob. ``put_file(..., move=True)`` skips the copy: the caller's
+file is fsynced and renamed into place when it is on the root's filesystem (it
+is copied as usual otherwise), and a blob already under the key is kept. Every
+filesystem call runs in a worker thread (:func:`asyncio.to_thread`); copies
+stream in 1 MiB pieces.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
 import os
 import shutil
@@ -37,9 +41,11 @@ class LocalBlobStorage:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).absolute()
 
-    async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+    async def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, move: bool = False
+    ) -> None:
         target = self._path(key)
-        await asyncio.to_thread(_copy_into, Path(path), target)
+        await asyncio.to_thread(_move_into if move else _copy_into, Path(path), target)
 
     async def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         target = self._path(key)
@@ -108,6 +114,35 @@ def _open_at(path: Path, start: int) -> tuple[io.FileIO, int]:
 def _copy_into(source: Path, target: Path) -> None:
     with source.open("rb") as src:
         _write_atomically(target, lambda out: shutil.copyfileobj(src, out, COPY_BUFFER_SIZE))
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target`` once it is on disk; copy it across filesystems.
+
+    A blob already stored at ``target`` is kept and ``source`` is then left untouched.
+    """
+    if _stat_regular(target) is not None:
+        return
+    _sync_file(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        _copy_into(source, target)
+        return
+    _fsync_directory(target.parent)
+
+
+def _sync_file(path: Path) -> None:
+    """Give ``path`` the blobs' mode and flush its data to disk (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:

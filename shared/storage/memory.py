@@ -19,7 +19,10 @@ class MemoryBlobStorage:
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
 
-    async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+    async def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, move: bool = False
+    ) -> None:
+        """``move`` changes nothing: the bytes are copied and the file is left for the caller."""
         validate_key(key)
         data = await asyncio.to_thread(path.read_bytes)
         self._blobs[key] = data

@@ -102,7 +102,10 @@ class S3BlobStorage:
             exit_stack=exit_stack,
         )
 
-    async def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+    async def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, move: bool = False
+    ) -> None:
+        """``move`` changes nothing: the file is uploaded and left for the caller to delete."""
         name = self._object_name(key)
         source = Path(path)
         size = (await asyncio.to_thread(source.stat)).st_size

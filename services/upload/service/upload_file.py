@@ -118,9 +118,13 @@ class UploadService:
             await _check_single_sdist(repo, release)
 
     async def _store_blobs(self, spooled: SpooledFile, dist: InspectedDistribution) -> str:
-        """Step 3: content-addressed and idempotent; a blob without a row is invisible."""
+        """Step 3: content-addressed and idempotent; a blob without a row is invisible.
+
+        The spooled file is handed over (``move=True``): local storage renames it into place
+        instead of copying it, so it must not be read after this; the route deletes whatever is left.
+        """
         key = blob_key(spooled.blake2b_256, spooled.filename)
-        await self.storage.put_file(key, spooled.path)
+        await self.storage.put_file(key, spooled.path, move=True)
         if dist.metadata_bytes is not None:
             await self.storage.put_bytes(metadata_key(key), dist.metadata_bytes)  # MDF-1
         return key

@@ -124,6 +124,40 @@ class TestBlobStorageContract:
 
         assert await storage.read_bytes(KEY) == PAYLOAD
 
+    @pytest.mark.parametrize("size", [len(PAYLOAD), 2 * S3_PART_SIZE + 17])
+    async def test_put_file_move_stores_the_bytes(self, storage: BlobStorage, tmp_path: Path, size: int) -> None:
+        # On S3 the larger size is a multipart upload; locally, tmp_path is on the root's filesystem.
+        data = PAYLOAD if size == len(PAYLOAD) else _pattern(size)
+        source = tmp_path / "spooled.whl"
+        source.write_bytes(data)
+
+        await storage.put_file(KEY, source, content_type="application/zip", move=True)
+        source.unlink(missing_ok=True)  # what the caller does: the file is gone or is the caller's to delete
+
+        assert await storage.stat(KEY) == BlobInfo(size=size)
+        assert await storage.read_bytes(KEY) == data
+
+    async def test_put_file_move_onto_an_existing_blob_keeps_it(self, storage: BlobStorage, tmp_path: Path) -> None:
+        await storage.put_bytes(KEY, PAYLOAD)
+        source = tmp_path / "spooled.whl"
+        source.write_bytes(PAYLOAD)
+
+        await storage.put_file(KEY, source, move=True)
+
+        assert await storage.read_bytes(KEY) == PAYLOAD
+        assert source.read_bytes() == PAYLOAD  # left untouched, for the caller to delete
+        source.unlink()
+        assert await storage.read_bytes(KEY) == PAYLOAD
+
+    async def test_put_file_move_twice_is_idempotent(self, storage: BlobStorage, tmp_path: Path) -> None:
+        for name in ("first.whl", "second.whl"):
+            source = tmp_path / name
+            source.write_bytes(PAYLOAD)
+            await storage.put_file(KEY, source, move=True)
+            source.unlink(missing_ok=True)
+
+        assert await storage.read_bytes(KEY) == PAYLOAD
+
     async def test_iter_range_full(self, storage: BlobStorage) -> None:
         await storage.put_bytes(KEY, PAYLOAD)
 
@@ -218,12 +252,13 @@ class TestBlobStorageContract:
         assert _joined(window) == data[boundary - 10 : boundary + 10]
         assert _joined(await _collect(storage.iter_range(KEY, chunk_size=MIB))) == data
 
-    async def test_reader_never_sees_a_partial_blob(self, storage: BlobStorage, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("move", [False, True])
+    async def test_reader_never_sees_a_partial_blob(self, storage: BlobStorage, tmp_path: Path, move: bool) -> None:
         data = _pattern(4 * MIB)
         source = tmp_path / "big.whl"
         source.write_bytes(data)
 
-        writer = asyncio.create_task(storage.put_file(KEY, source))
+        writer = asyncio.create_task(storage.put_file(KEY, source, move=move))
         seen: set[int | None] = set()
         while not writer.done():
             info = await storage.stat(KEY)
@@ -234,9 +269,10 @@ class TestBlobStorageContract:
         assert seen <= {None, len(data)}
         assert await storage.read_bytes(KEY) == data
 
-    async def test_failed_put_leaves_nothing(self, storage: BlobStorage, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("move", [False, True])
+    async def test_failed_put_leaves_nothing(self, storage: BlobStorage, tmp_path: Path, move: bool) -> None:
         with pytest.raises(FileNotFoundError):
-            await storage.put_file(KEY, tmp_path / "does-not-exist")
+            await storage.put_file(KEY, tmp_path / "does-not-exist", move=move)
 
         assert await storage.stat(KEY) is None
 
@@ -294,6 +330,9 @@ class TestBlobStorageContract:
             await storage.put_bytes(key, PAYLOAD)
         with pytest.raises(ValueError):
             await storage.put_file(key, source)
+        with pytest.raises(ValueError):
+            await storage.put_file(key, source, move=True)
+        assert source.read_bytes() == PAYLOAD  # refused before anything was moved
         with pytest.raises(ValueError):
             await storage.stat(key)
         with pytest.raises(ValueError):
