@@ -370,7 +370,7 @@ def report(args: argparse.Namespace, database_url: str, runs: list[Run], *, load
               f"(median {median:.0f} MB/s, best {best:.0f} MB/s"
               + ("" if median >= TARGET_MB_S else f", {TARGET_MB_S / median:.2f}x short") + ")")
     print("\n'body sent' is when the client had written the last byte (the server reads it as it arrives);\n"
-          "'after body' is the server's work once the body is in: archive inspection, copy into storage\n"
+          "'after body' is the server's work once the body is in: archive inspection, the rename into storage\n"
           "with fsync, the .metadata blob, and the database transaction. 'event loop CPU' is the server's\n"
           "main thread (HTTP parsing, multipart, the app); 'worker threads' are asyncio.to_thread and\n"
           "aiosqlite (spool writes and the three digests, archive inspection, the storage move).")
