@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse
 from services.upload.deps import CurrentIdentity, Manage, ReadDb, Settings, Uploads, WriteDb
 from services.upload.errors import FileTooLargeError
 from services.upload.multipart import MAX_FIELDS_BYTES, read_upload_form
-from services.upload.schemas import ReleasePublic, YankRequest
+from services.upload.schemas import ProjectStatusPublic, ProjectStatusUpdate, ReleasePublic, YankRequest
 from shared.web.cache import NO_STORE
 from shared.web.routing import AutoCommitRoute
 
@@ -83,6 +83,14 @@ async def delete_file(
 async def delete_release(project: str, version: str, identity: CurrentIdentity, write: WriteDb, manage: Manage) -> Response:
     await manage.delete_release(write, identity, project=project, version=version)
     return Response(status_code=204)
+
+
+@router.post("/api/projects/{project}/status", response_model=ProjectStatusPublic)
+async def set_project_status(
+    project: str, body: ProjectStatusUpdate, identity: CurrentIdentity, write: WriteDb, manage: Manage
+) -> ProjectStatusPublic:
+    proj = await manage.set_status(write, identity, project=project, status=body.status, reason=body.reason)
+    return ProjectStatusPublic(project=proj.name, status=proj.status, reason=proj.status_reason)
 
 
 @router.delete("/api/projects/{project}", status_code=204)

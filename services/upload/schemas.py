@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -12,3 +14,16 @@ class ReleasePublic(BaseModel):
     version: str
     yanked: bool
     yanked_reason: str | None
+
+
+class ProjectStatusUpdate(BaseModel):
+    """PEP 792 project status markers."""
+
+    status: Literal["active", "archived", "deprecated", "quarantined"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ProjectStatusPublic(BaseModel):
+    project: str
+    status: str
+    reason: str | None

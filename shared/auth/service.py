@@ -31,6 +31,7 @@ class Identity:
     username: str
     token_id: str
     token_projects: frozenset[str] | None  # normalised names the token is limited to; None = any
+    is_superuser: bool = False  # an index administrator
 
     def check_token_scope(self, project_name: str) -> None:
         if self.token_projects is not None and project_name not in self.token_projects:
@@ -79,7 +80,8 @@ async def authenticate_token(session: AsyncSession, secret: str, *, now: datetim
     token, user = row
     _check_token_usable(token, user, now=now or datetime.now(UTC))
     projects = frozenset(token.projects) if token.projects is not None else None
-    return Identity(user_id=user.id, username=user.username, token_id=token.id, token_projects=projects)
+    return Identity(user_id=user.id, username=user.username, token_id=token.id, token_projects=projects,
+                    is_superuser=user.is_superuser)
 
 
 def _check_token_usable(token: ApiToken, user: User, *, now: datetime) -> None:

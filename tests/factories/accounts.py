@@ -8,9 +8,12 @@ from services.accounts import service as accounts
 from shared.db import Database
 
 
-async def make_user(db: Database, username: str = "alice", *, password: str = "correct horse battery") -> int:
+async def make_user(
+    db: Database, username: str = "alice", *, password: str = "correct horse battery", is_superuser: bool = False
+) -> int:
     async with db.write_session() as session:
-        user = await accounts.create_user(session, username, email=f"{username}@example.org", password=password)
+        user = await accounts.create_user(session, username, email=f"{username}@example.org", password=password,
+                                          is_superuser=is_superuser)
         await session.commit()
         return user.id
 

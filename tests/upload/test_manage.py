@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from shared.db import Database
-from tests.factories.accounts import make_user_with_token
+from tests.factories.accounts import make_token, make_user, make_user_with_token
 from tests.factories.queries import count_rows, grant_role, journal
 from tests.factories.uploads import subdir, upload
 from tests.upload.validation.builders import build_sdist, build_wheel
@@ -122,3 +122,56 @@ class TestDelete:
         response = await client.delete("/api/projects/demo", headers=bearer(other))
         assert response.status_code == 403
         assert (await count_rows(db))["projects"] == 1
+
+
+class TestProjectStatus:
+    async def set_status(self, client: httpx.AsyncClient, token: str, status: str, reason: str | None = None):  # noqa: ANN201
+        return await client.post("/api/projects/demo/status", json={"status": status, "reason": reason},
+                                 headers=bearer(token))
+
+    async def test_sts1_html9_json10_owner_archives_then_uploads_are_refused(
+        self, client: httpx.AsyncClient, token: str, published: list[Path], tmp_path: Path
+    ) -> None:
+        response = await self.set_status(client, token, "archived", "no longer maintained")
+        assert response.status_code == 200
+        assert response.json() == {"project": "demo", "status": "archived", "reason": "no longer maintained"}
+        assert '<meta name="pypi:project-status" content="archived">' in (await client.get("/simple/demo/")).text
+        assert (await simple_json(client))["project-status"] == {"status": "archived", "reason": "no longer maintained"}
+        newer = build_wheel(subdir(tmp_path, "n"), name="demo", version="2.0")
+        refused = await upload(client, newer, token=token)
+        assert refused.status_code == 403 and "archived" in refused.text
+        assert (await self.set_status(client, token, "active")).status_code == 200
+        assert (await upload(client, newer, token=token)).status_code == 200
+
+    async def test_sts3_deprecated_project_still_accepts_uploads(
+        self, client: httpx.AsyncClient, token: str, published: list[Path], tmp_path: Path
+    ) -> None:
+        assert (await self.set_status(client, token, "deprecated", "use other")).status_code == 200
+        newer = build_wheel(subdir(tmp_path, "n"), name="demo", version="2.0")
+        assert (await upload(client, newer, token=token)).status_code == 200
+
+    async def test_sts2_only_administrators_quarantine(
+        self, client: httpx.AsyncClient, db: Database, token: str, published: list[Path]
+    ) -> None:
+        assert (await self.set_status(client, token, "quarantined")).status_code == 403
+        await make_user(db, "admin", is_superuser=True)
+        admin = await make_token(db, "admin")
+        url = (await simple_json(client))["files"][0]["url"]
+        assert (await self.set_status(client, admin, "quarantined", "malware report")).status_code == 200
+        assert (await simple_json(client))["files"] == []
+        assert (await client.get(url)).status_code == 404
+        assert (await self.set_status(client, token, "active")).status_code == 403  # owners cannot lift it
+        assert (await self.set_status(client, admin, "active")).status_code == 200
+        assert len((await simple_json(client))["files"]) == 2
+
+    async def test_mir2_status_change_is_a_journal_event(
+        self, client: httpx.AsyncClient, db: Database, token: str, published: list[Path]
+    ) -> None:
+        before = int((await client.get("/simple/demo/")).headers["x-pypi-last-serial"])
+        await self.set_status(client, token, "archived")
+        assert [row[1] for row in await journal(db)][-1] == "project_status_changed"
+        assert int((await client.get("/simple/demo/")).headers["x-pypi-last-serial"]) > before
+
+    async def test_unknown_status_is_422(self, client: httpx.AsyncClient, token: str, published: list[Path]) -> None:
+        response = await self.set_status(client, token, "frozen")
+        assert response.status_code == 422 and response.json()["error"]["code"] == "ValidationFailed"

@@ -12,10 +12,12 @@ from packaging.utils import canonicalize_version
 from services.upload.repository import UploadRepository
 from shared.auth.service import OWNER, Identity, require_role
 from shared.db import WriteSession
-from shared.errors import NotFoundError
+from shared.errors import ForbiddenError, NotFoundError
 from shared.events import JournalAction, record_event
 from shared.names import normalize_name
 from shared.schema import File, Project, Release
+
+QUARANTINED = "quarantined"
 
 
 class ManageService:
@@ -63,6 +65,22 @@ class ManageService:
         await _journal(repo, JournalAction.RELEASE_DELETED, proj, identity, version=release.version,
                        payload={"files": [_file_payload(f) for f in files]})
 
+    async def set_status(
+        self, session: WriteSession, identity: Identity, *, project: str, status: str, reason: str | None
+    ) -> Project:
+        """PEP 792 (STS-1..3): owners archive, deprecate or re-activate; only administrators
+        quarantine a project or lift a quarantine."""
+        repo = UploadRepository(session)
+        proj = await _require_project(repo, project)
+        if QUARANTINED in (status, proj.status):
+            _require_superuser(identity, proj.name)
+        elif not identity.is_superuser:
+            await require_role(repo.session, identity, project_id=proj.id, project_name=proj.name, roles=(OWNER,))
+        proj.status, proj.status_reason = status, (reason or None) if status != "active" else None
+        await _journal(repo, JournalAction.PROJECT_STATUS_CHANGED, proj, identity,
+                       payload={"status": status, "reason": proj.status_reason})
+        return proj
+
     async def delete_project(self, session: WriteSession, identity: Identity, *, project: str) -> None:
         repo = UploadRepository(session)
         proj = await _owned_project(repo, identity, project=project)
@@ -75,11 +93,22 @@ def _file_payload(file: File) -> dict[str, object]:
     return {"filename": file.filename, "path": file.path, "sha256": file.sha256}
 
 
-async def _owned_project(repo: UploadRepository, identity: Identity, *, project: str) -> Project:
-    name = normalize_name(project)
-    proj = await repo.get_project(name)
+async def _require_project(repo: UploadRepository, project: str) -> Project:
+    proj = await repo.get_project(normalize_name(project))
     if proj is None:
         raise NotFoundError(f"No project named {project!r}.")
+    return proj
+
+
+def _require_superuser(identity: Identity, project_name: str) -> None:
+    if not identity.is_superuser:
+        raise ForbiddenError(
+            f"Only index administrators may quarantine project {project_name!r} or lift its quarantine."
+        )
+
+
+async def _owned_project(repo: UploadRepository, identity: Identity, *, project: str) -> Project:
+    proj = await _require_project(repo, project)
     await require_role(repo.session, identity, project_id=proj.id, project_name=proj.name, roles=(OWNER,))
     return proj
 
