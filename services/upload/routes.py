@@ -12,6 +12,8 @@ from services.upload.deps import CurrentIdentity, Manage, ReadDb, Settings, Uplo
 from services.upload.errors import FileTooLargeError
 from services.upload.multipart import MAX_FIELDS_BYTES, read_upload_form
 from services.upload.schemas import ProjectStatusPublic, ProjectStatusUpdate, ReleasePublic, YankRequest
+from shared.names import normalize_name
+from shared.schema import Release
 from shared.web.cache import NO_STORE
 from shared.web.routing import AutoCommitRoute
 
@@ -49,8 +51,8 @@ async def upload_file(
     return PlainTextResponse("\n".join(result.warnings) + "\n" if result.warnings else "OK\n", headers=NO_STORE)
 
 
-def _release_public(project: str, release) -> ReleasePublic:  # noqa: ANN001
-    return ReleasePublic(project=project, version=release.version, yanked=release.yanked,
+def _release_public(project: str, release: Release) -> ReleasePublic:
+    return ReleasePublic(project=normalize_name(project), version=release.version, yanked=release.yanked,
                          yanked_reason=release.yanked_reason)
 
 
