@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.schema import JournalEntry, Project
@@ -55,5 +55,8 @@ async def record_event(
     session.add(entry)
     await session.flush()
     if project_id is not None:
-        await session.execute(update(Project).where(Project.id == project_id).values(last_serial=entry.serial))
+        # Never move backwards: two transactions on one project may take serials in one order
+        # and reach the project row in the other.
+        newer = case((Project.last_serial < entry.serial, entry.serial), else_=Project.last_serial)
+        await session.execute(update(Project).where(Project.id == project_id).values(last_serial=newer))
     return entry.serial
