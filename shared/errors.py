@@ -37,9 +37,6 @@ class AppError(Exception):
         name = type(self).__name__
         return name[: -len("Error")] if name.endswith("Error") else name
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
-
 
 class BadRequestError(AppError):
     """The request is malformed or fails validation (400)."""
