@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Body, Response
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse
 
 from services.upload.deps import CurrentIdentity, Manage, ReadDb, Settings, Uploads, WriteDb
-from services.upload.errors import FileTooLargeError
+from services.upload.errors import FileTooLargeError, InvalidFormError
 from services.upload.multipart import MAX_FIELDS_BYTES, read_upload_form
 from services.upload.schemas import ProjectStatusPublic, ProjectStatusUpdate, ReleasePublic, YankRequest
 from shared.names import normalize_name
@@ -36,10 +36,13 @@ async def upload_file(
     request: Request, identity: CurrentIdentity, read: ReadDb, write: WriteDb, uploads: Uploads, settings: Settings
 ) -> PlainTextResponse:
     _check_content_length(request, max_file_size=settings.max_file_size)
-    form = await read_upload_form(
-        request.stream(), content_type=request.headers.get("content-type"),
-        max_file_size=settings.max_file_size, tmp_dir=settings.upload_tmp_dir,
-    )
+    try:
+        form = await read_upload_form(
+            request.stream(), content_type=request.headers.get("content-type"),
+            max_file_size=settings.max_file_size, tmp_dir=settings.upload_tmp_dir,
+        )
+    except ClientDisconnect:
+        raise InvalidFormError("The upload was interrupted before the whole file arrived; upload it again.") from None
     for key, values in request.query_params.multi_items():  # `:action` may come in the query string
         if key == ":action" and key not in form.fields:
             form.fields[key] = [values]

@@ -318,6 +318,42 @@ class TestLimits:
         assert await count_rows(db) == NOTHING
 
 
+class TestInterruptedUpload:
+    @pytest.fixture
+    def settings(self, backend, tmp_path: Path) -> ServeSettings:  # noqa: ANN001
+        return backend.settings(tmp_path / "data", upload_tmp_dir=tmp_path / "spool")
+
+    async def test_client_disconnect_mid_body_leaves_nothing(
+        self, app, db: Database, token: str, wheel: Path, tmp_path: Path  # noqa: ANN001
+    ) -> None:
+        import base64
+
+        boundary = "xyzzy"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{wheel.name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        chunks = [{"type": "http.request", "body": head + wheel.read_bytes()[:200], "more_body": True},
+                  {"type": "http.disconnect"}]
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        auth = base64.b64encode(f"__token__:{token}".encode())
+        scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/legacy/",
+                 "raw_path": b"/legacy/", "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+                 "server": ("testserver", 80),
+                 "headers": [(b"host", b"testserver"), (b"authorization", b"Basic " + auth),
+                             (b"content-type", f"multipart/form-data; boundary={boundary}".encode())]}
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 400
+        assert await count_rows(db) == NOTHING
+        spool = tmp_path / "spool"
+        assert not spool.exists() or list(spool.iterdir()) == []
+
+
 class TestProjectQuota:
     @pytest.fixture
     def settings(self, backend, tmp_path: Path) -> ServeSettings:  # noqa: ANN001
