@@ -78,11 +78,6 @@ class GoneError(AppError):
     status_code = 410
 
 
-class PayloadTooLargeError(AppError):
-    """The request body is larger than allowed (413)."""
-
-    status_code = 413
-
 
 class NotAcceptableError(AppError):
     """No representation matches the client's ``Accept`` header (406)."""

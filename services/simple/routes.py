@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from services.simple.deps import ReadDb, Settings, Simple, Storage
-from services.simple.http import content_range, etag_matches, parse_range
+from services.simple.http import content_range, etag_matches, parse_range, unsatisfied_content_range
 from services.simple.negotiation import JSON_V1, TEXT_HTML, choose_media_type
 from services.simple.service import RenderedPage
 from shared.names import normalize_name
@@ -133,7 +133,7 @@ async def get_file(request: Request, path: str, read: ReadDb, simple: Simple, st
         return Response(status_code=304, headers=headers)
     wanted = parse_range(request.headers.get("range"), size=size)
     if wanted == "unsatisfiable":
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        return Response(status_code=416, headers={**headers, "Content-Range": unsatisfied_content_range(size)})
     start, end, status = (0, size - 1, 200) if wanted is None else (*wanted, 206)
     headers["Content-Length"] = str(max(end - start + 1, 0))
     if status == 206:

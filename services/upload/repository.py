@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.schema import File, FilenameRegistry, Project, Release, Role
@@ -48,9 +48,6 @@ class UploadRepository:
     async def files_of_release(self, release_id: int) -> list[File]:
         return list(await self.session.scalars(select(File).where(File.release_id == release_id)))
 
-    async def size_of_release(self, release_id: int) -> int:
-        total = await self.session.scalar(select(func.coalesce(func.sum(File.size), 0)).where(File.release_id == release_id))
-        return int(total or 0)
 
     async def delete_file(self, file_id: int) -> None:
         await self.session.execute(delete(File).where(File.id == file_id))

@@ -7,14 +7,12 @@ stay in storage, invisible without their rows, for an operator to collect.
 
 from __future__ import annotations
 
-from packaging.utils import canonicalize_version
-
 from services.upload.repository import UploadRepository
 from shared.auth.service import OWNER, Identity, require_role
 from shared.db import WriteSession
 from shared.errors import ForbiddenError, NotFoundError
 from shared.events import JournalAction, record_event
-from shared.names import normalize_name
+from shared.names import normalize_name, version_key
 from shared.schema import File, Project, Release
 
 QUARANTINED = "quarantined"
@@ -117,7 +115,7 @@ async def _owned_release(
     repo: UploadRepository, identity: Identity, *, project: str, version: str
 ) -> tuple[Project, Release]:
     proj = await _owned_project(repo, identity, project=project)
-    release = await repo.get_release(proj.id, canonicalize_version(version))
+    release = await repo.get_release(proj.id, version_key(version))
     if release is None:
         raise NotFoundError(f"Project {proj.name!r} has no release {version!r}.")
     return proj, release

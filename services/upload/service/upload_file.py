@@ -15,7 +15,6 @@ import hmac
 from dataclasses import dataclass, field
 
 import structlog
-from packaging.utils import canonicalize_version
 from sqlalchemy.exc import IntegrityError
 
 from services.upload.errors import (
@@ -37,6 +36,7 @@ from shared.auth.service import MAINTAINER, OWNER, Identity, require_role
 from shared.config import UploadSettings
 from shared.db import ReadSession, WriteSession
 from shared.events import JournalAction, record_event
+from shared.names import version_key
 from shared.schema import File, FilenameRegistry, Project, Release, Role
 from shared.storage import BlobStorage, blob_key, metadata_key
 
@@ -113,7 +113,7 @@ class UploadService:
         if project is None:
             return
         self._check_quota(project, spooled.size)
-        release = await repo.get_release(project.id, canonicalize_version(dist.metadata.version))
+        release = await repo.get_release(project.id, version_key(dist.metadata.version))
         if release is not None and dist.filename.packagetype == "sdist":
             await _check_single_sdist(repo, release)
 
@@ -249,7 +249,7 @@ def _check_project_open(project: Project) -> None:
 
 async def _get_or_create_release(repo: UploadRepository, project: Project, accepted: _Accepted) -> Release:
     meta = accepted.dist.metadata
-    canonical = canonicalize_version(meta.version)
+    canonical = version_key(meta.version)
     release = await repo.get_release(project.id, canonical)
     if release is not None:
         return release

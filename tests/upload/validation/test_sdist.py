@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from services.upload.errors import InvalidArchiveError, InvalidMetadataError, MetadataMismatchError
-from services.upload.validation import inspect_distribution
-from services.upload.validation.types import InspectedDistribution, MiB, ValidationPolicy
+from services.upload.validation.types import MiB, ValidationPolicy
+from tests.upload.validation.checks import POLICY, inspect, refused
 from tests.upload.validation.builders import (
     TarEntry,
     build_sdist,
@@ -27,19 +27,10 @@ from tests.upload.validation.builders import (
     write_tar_gz,
 )
 
-POLICY = ValidationPolicy()
 ROOT = "demo-1.0"
 FILENAME = sdist_filename()
 
 
-def inspect(path: Path, policy: ValidationPolicy = POLICY) -> InspectedDistribution:
-    return inspect_distribution(path, path.name, policy=policy)
-
-
-def refused(path: Path, policy: ValidationPolicy = POLICY, error: type[Exception] = InvalidArchiveError) -> str:
-    with pytest.raises(error) as info:
-        inspect(path, policy)
-    return str(info.value)
 
 
 def with_entries(tmp_path: Path, *extra: TarEntry, **options: int) -> Path:

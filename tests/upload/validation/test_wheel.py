@@ -14,7 +14,8 @@ import pytest
 
 from services.upload.errors import InvalidArchiveError, InvalidMetadataError, MetadataMismatchError
 from services.upload.validation import inspect_distribution
-from services.upload.validation.types import InspectedDistribution, MiB, ValidationPolicy
+from services.upload.validation.types import MiB, ValidationPolicy
+from tests.upload.validation.checks import POLICY, inspect, refused
 from tests.upload.validation.builders import (
     Members,
     ZipEntry,
@@ -32,19 +33,10 @@ from tests.upload.validation.builders import (
     zip_bytes,
 )
 
-POLICY = ValidationPolicy()
 DIST_INFO = "demo-1.0.dist-info"
 FILENAME = wheel_filename()
 
 
-def inspect(path: Path, policy: ValidationPolicy = POLICY) -> InspectedDistribution:
-    return inspect_distribution(path, path.name, policy=policy)
-
-
-def refused(path: Path, policy: ValidationPolicy = POLICY, error: type[Exception] = InvalidArchiveError) -> str:
-    with pytest.raises(error) as info:
-        inspect(path, policy)
-    return str(info.value)
 
 
 def raw_wheel(tmp_path: Path, entries: list[ZipEntry], **options: object) -> Path:
