@@ -41,6 +41,16 @@ class SharedSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: console at a terminal, else JSON
     log_level: str = "INFO"
+    # Signs API tokens, login links and password-reset links. Required in production; in development a
+    # random key is generated once into <data_dir>/secret_key. Old keys listed in the fallbacks still verify.
+    secret_key: SecretStr | None = None
+    secret_key_fallbacks: list[SecretStr] = Field(default_factory=list)
+    # Rate-limit counters live in the shared database unless a Redis URL is given (redis://host:6379/0).
+    redis_url: str | None = None
+    rate_limits_enabled: bool = True
+    # Upload policy (as on the public index: on in production, off on the embedded default).
+    upload_requires_2fa: bool | None = None  # default: True in production, False in development
+    upload_requires_verified_email: bool | None = None  # default: True in production, False in development
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> SharedSettings:
@@ -50,6 +60,12 @@ class SharedSettings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{data_dir / 'wheelhouse.sqlite3'}")
         if not self.storage_url:
             object.__setattr__(self, "storage_url", (data_dir / "files").as_uri())
+        production = self.environment == "production"
+        for policy in ("upload_requires_2fa", "upload_requires_verified_email"):
+            if getattr(self, policy) is None:
+                object.__setattr__(self, policy, production)
+        if production and self.secret_key is None:
+            raise ValueError("WHEELHOUSE_SECRET_KEY must be set in production (e.g. `openssl rand -base64 48`).")
         return self
 
     @property
@@ -99,5 +115,36 @@ class SimpleSettings(SharedSettings):
     stale_while_revalidate: int = 300
 
 
-class ServeSettings(UploadSettings, SimpleSettings):
+class AccountsSettings(SharedSettings):
+    """Sessions, email, two-factor and trusted publishing (services/accounts)."""
+
+    session_ttl: int = Field(default=1800, ge=60)  # seconds a login session lasts
+    email_backend: Literal["file", "console", "smtp"] = "file"
+    email_dir: Path | None = None  # file backend: one .eml per message; default <data_dir>/mail
+    email_from: str = "Wheelhouse <noreply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout: float = 10.0
+    email_verification_ttl: int = Field(default=86400, ge=60)  # seconds a verification link is valid
+    password_reset_ttl: int = Field(default=6 * 3600, ge=60)
+    invitation_ttl: int = Field(default=7 * 86400, ge=60)
+    # Trusted publishing (OIDC): the audience CI providers must put in their ID tokens, and the issuers.
+    oidc_audience: str = "wheelhouse"
+    oidc_github_issuer: str | None = "https://token.actions.githubusercontent.com"
+    oidc_gitlab_issuer: str | None = "https://gitlab.com"
+    oidc_token_ttl: int = Field(default=900, ge=60, le=3600)  # lifetime of a minted upload token
+    oidc_leeway: int = Field(default=30, ge=0, le=300)
+    oidc_jwks_ttl: int = Field(default=3600, ge=60)
+
+    @model_validator(mode="after")
+    def _default_email_dir(self) -> AccountsSettings:
+        if self.email_dir is None:
+            object.__setattr__(self, "email_dir", self.data_dir / "mail")
+        return self
+
+
+class ServeSettings(UploadSettings, SimpleSettings, AccountsSettings):
     """Everything the embedded default needs in one process."""

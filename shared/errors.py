@@ -78,8 +78,19 @@ class GoneError(AppError):
     status_code = 410
 
 
-
 class NotAcceptableError(AppError):
     """No representation matches the client's ``Accept`` header (406)."""
 
     status_code = 406
+
+
+class TooManyRequestsError(AppError):
+    """A rate limit was hit (429); ``Retry-After`` says when to try again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(max(1, retry_after))})
+        kwargs.setdefault("details", {"retry_after": max(1, retry_after)})
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, retry_after)

@@ -18,7 +18,10 @@ from services.all_in_one import AllInOne, create_app
 from shared.config import ServeSettings
 from shared.db import Database
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.database"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.database", "tests.fixtures.oidc"]
+
+# Signs API tokens in tests; the factories mint tokens with the same key the apps verify with.
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Backend:
 
     def settings(self, data_dir: Path, **overrides: object) -> ServeSettings:
         s3 = {f"s3_{key}": value for key, value in self.s3.items()}
+        overrides.setdefault("secret_key", TEST_SECRET_KEY)
         return ServeSettings(
             data_dir=data_dir, database_url=self.database_url, storage_url=self.storage_url, **s3, **overrides
         )

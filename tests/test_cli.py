@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.main import main
+from shared.auth.keys import load_secret_keys
 from shared.auth.service import authenticate_token
 from shared.config import ServeSettings
 from shared.db import Database
@@ -31,10 +32,11 @@ def wheelhouse(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
 
 def check_token(data_dir: Path, secret: str) -> None:
     async def go() -> None:
-        db = Database.from_settings(ServeSettings(data_dir=data_dir), service_name="tests")
+        settings = ServeSettings(data_dir=data_dir)
+        db = Database.from_settings(settings, service_name="tests")
         try:
             async with db.read_session() as session:
-                await authenticate_token(session, secret)
+                await authenticate_token(session, secret, keys=load_secret_keys(settings))
         finally:
             await db.aclose()
 

@@ -26,3 +26,21 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def verify_password_or_waste_time(password_hash: str | None, password: str) -> bool:
+    """``verify_password``, but a missing hash still costs one full verification.
+
+    Login answers "unknown user" and "wrong password" alike, in the same time: without
+    this, a fast answer would tell an attacker which usernames exist.
+    """
+    global _dummy
+    if password_hash is not None:
+        return verify_password(password_hash, password)
+    if _dummy is None or _dummy[0] is not _hasher:  # built with the hasher in use (tests swap it)
+        _dummy = (_hasher, _hasher.hash("not a real password, only spends the same time"))
+    verify_password(_dummy[1], password)
+    return False

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.auth.keys import load_secret_keys
 from shared.config import SharedSettings
 from shared.db import Database
 from shared.logging import VERSION
@@ -20,6 +21,7 @@ from shared.web.middleware import RequestContextMiddleware
 async def core_resources(app: FastAPI, settings: SharedSettings, *, service_name: str) -> AsyncIterator[None]:
     """Database engines and blob storage on ``app.state``, closed on shutdown."""
     app.state.settings = settings
+    app.state.secret_keys = load_secret_keys(settings)
     app.state.db = Database.from_settings(settings, service_name=service_name)
     app.state.storage = await open_storage(settings.storage_url, **settings.s3_options())
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
-from shared.auth.service import Identity, authenticate_token, token_from_authorization
+from shared.auth.service import Identity, authenticate_token, record_token_use, token_from_authorization
 from shared.db import Database, ReadSession, WriteSession
 from shared.storage import BlobStorage
 
@@ -41,8 +41,9 @@ Storage = Annotated[BlobStorage, Depends(get_storage)]
 async def get_identity(request: Request, read: ReadDb) -> Identity:
     """UPL-3: resolve the API token before any body is read."""
     secret = token_from_authorization(request.headers.get("authorization"))
-    identity = await authenticate_token(read, secret)
+    identity = await authenticate_token(read, secret, keys=request.app.state.secret_keys)
     await read.rollback()  # end the read snapshot: the body may take a while to arrive
+    await record_token_use(get_database(request), identity)
     return identity
 
 

@@ -9,6 +9,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.audit import client_ip
+
 log = structlog.get_logger()
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -42,6 +44,8 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
 
+        client = scope.get("client")
+        ip_token = client_ip.set(client[0][:45] if client else None)
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
@@ -55,3 +59,4 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+                client_ip.reset(ip_token)

@@ -9,7 +9,7 @@ import pytest
 from shared.auth.service import OWNER, Identity, authenticate_token, require_role, token_from_authorization
 from shared.db import Database
 from shared.errors import ForbiddenError, NotAuthenticatedError
-from tests.factories.accounts import make_user, make_user_with_token
+from tests.factories.accounts import TEST_KEYS, make_user, make_user_with_token
 
 
 def basic(user: str, password: str) -> str:
@@ -53,7 +53,7 @@ class TestAuthenticateToken:
     async def test_valid_token(self, app: object, db: Database) -> None:
         secret = await make_user_with_token(db, "alice", projects=["Demo"])
         async with db.read_session() as session:
-            identity = await authenticate_token(session, secret)
+            identity = await authenticate_token(session, secret, keys=TEST_KEYS)
         assert identity.username == "alice" and identity.token_projects == frozenset({"demo"})
 
     async def test_deactivated_user_is_refused(self, app: object, db: Database) -> None:
@@ -67,12 +67,12 @@ class TestAuthenticateToken:
             await session.commit()
         async with db.read_session() as session:
             with pytest.raises(ForbiddenError, match="deactivated"):
-                await authenticate_token(session, secret)
+                await authenticate_token(session, secret, keys=TEST_KEYS)
 
     async def test_unknown_well_formed_token_is_refused(self, app: object, db: Database) -> None:
         async with db.read_session() as session:
             with pytest.raises(ForbiddenError, match="Invalid"):
-                await authenticate_token(session, "pypi-" + "B" * 43)
+                await authenticate_token(session, "pypi-" + "B" * 43, keys=TEST_KEYS)
 
     async def test_require_role_without_role(self, app: object, db: Database) -> None:
         user_id = await make_user(db, "alice")
