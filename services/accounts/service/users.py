@@ -1,40 +1,37 @@
-"""Users and API tokens: what the CLI (and later the accounts API) does."""
+"""Users: registration, email verification, passwords, deactivation."""
 
 from __future__ import annotations
 
 import re
-import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.accounts.errors import (
+    InvalidCredentialsError,
     InvalidEmailError,
+    InvalidLinkError,
     InvalidPasswordError,
-    InvalidTokenRequestError,
     InvalidUsernameError,
-    TokenNotFoundError,
     UserExistsError,
     UserNotFoundError,
 )
 from services.accounts.repository import AccountsRepository
-from shared.auth.passwords import hash_password
-from shared.auth.tokens import hash_token_secret, looks_like_token, new_token_secret
+from services.accounts.service import messages
+from services.accounts.service.context import AccountsContext
+from shared.audit import record_audit
+from shared.auth import signing
+from shared.auth.passwords import hash_password, verify_password
 from shared.db import WriteSession
-from shared.names import is_valid_name, normalize_name
-from shared.schema import ApiToken, Email, User
+from shared.names import is_valid_name
+from shared.schema import Email, User
 
 USERNAME_MAX = 50
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+VERIFY_PURPOSE = "email-verify"
+RESET_PURPOSE = "password-reset"
 
 
-@dataclass(frozen=True)
-class CreatedToken:
-    id: str
-    secret: str  # shown once, never stored
-    expires_at: datetime | None
-
-
-def _check_username(username: str) -> str:
+def check_username(username: str) -> str:
+    """The public index's rules: ASCII letters, digits, '.', '_', '-', alphanumeric at both ends."""
     if not is_valid_name(username) or len(username) > USERNAME_MAX:
         raise InvalidUsernameError(
             f"Invalid username {username!r}: use 1–{USERNAME_MAX} ASCII letters, digits, '.', '_' or '-', "
@@ -43,30 +40,34 @@ def _check_username(username: str) -> str:
     return username.lower()
 
 
-def _check_email(email: str) -> str:
+def check_email(email: str) -> str:
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        raise InvalidEmailError(f"Invalid email address {email!r}.")
+        raise InvalidEmailError(f"Invalid email address {email!r}: give an address such as name@example.org.")
     return email.lower()
 
 
-async def create_user(
-    session: WriteSession, username: str, *, email: str, password: str, is_superuser: bool = False
-) -> User:
-    repo = AccountsRepository(session)
-    normalized = _check_username(username)
-    address = _check_email(email)
-    if await repo.get_user(normalized) is not None:
-        raise UserExistsError(f"User {username!r} already exists.")
-    if await repo.email_taken(address):
-        raise UserExistsError(f"Email address {email!r} is already in use.")
+def _hash(password: str) -> str:
     try:
-        password_hash = hash_password(password)
+        return hash_password(password)
     except ValueError as exc:
         raise InvalidPasswordError(str(exc)) from exc
-    user = User(username=username, normalized_username=normalized, password_hash=password_hash,
-                is_active=True, is_superuser=is_superuser)
+
+
+async def create_user(
+    session: WriteSession, username: str, *, email: str, password: str, is_superuser: bool = False,
+    email_verified: bool = False,
+) -> User:
+    repo = AccountsRepository(session)
+    normalized = check_username(username)
+    address = check_email(email)
+    if await repo.get_user(normalized) is not None:
+        raise UserExistsError(f"User {username!r} already exists; choose another username.")
+    if await repo.email_taken(address):
+        raise UserExistsError(f"Email address {email!r} is already in use.")
+    user = User(username=username, normalized_username=normalized, password_hash=_hash(password),
+                is_active=True, is_superuser=is_superuser, totp_enabled=False)
     await repo.add(user)
-    await repo.add(Email(user_id=user.id, email=address, verified=False, primary=True))
+    await repo.add(Email(user_id=user.id, email=address, verified=email_verified, primary=True))
     return user
 
 
@@ -77,43 +78,142 @@ async def require_user(session: WriteSession, username: str) -> User:
     return user
 
 
-async def set_password(session: WriteSession, username: str, *, password: str) -> None:
+async def require_user_id(session: WriteSession, user_id: int) -> User:
+    user = await AccountsRepository(session).get_user_by_id(user_id)
+    if user is None or not user.is_active:
+        raise UserNotFoundError("This account no longer exists or is deactivated.")
+    return user
+
+
+async def set_password(session: WriteSession, username: str, *, password: str, now: datetime | None = None) -> None:
+    """Set a password (the CLI's way); every login session of the user ends."""
     user = await require_user(session, username)
+    await _replace_password(session, user, password=password, now=now or datetime.now(UTC))
+
+
+async def _replace_password(session: WriteSession, user: User, *, password: str, now: datetime) -> None:
+    user.password_hash = _hash(password)
+    user.password_changed_at = now
+    await AccountsRepository(session).delete_sessions(user.id)
+
+
+async def deactivate_user(session: WriteSession, username: str, *, actor: str | None = None) -> User:
+    """Deactivate (the CLI's way and the API's): its sessions end; its tokens stop working at once."""
+    user = await require_user(session, username)
+    await _deactivate(session, user, actor_id=None, actor=actor or "administrator")
+    return user
+
+
+async def _deactivate(session: WriteSession, user: User, *, actor_id: int | None, actor: str) -> None:
+    user.is_active = False
+    await AccountsRepository(session).delete_sessions(user.id)
+    await record_audit(session, "account:deactivated", actor_id=actor_id, actor=actor, user_id=user.id)
+
+
+async def register(
+    session: WriteSession, *, username: str, email: str, password: str, ctx: AccountsContext, base_url: str
+) -> User:
+    user = await create_user(session, username, email=email, password=password)
+    await record_audit(session, "account:created", actor_id=user.id, actor=user.username, user_id=user.id)
+    await send_verification(session, user, ctx=ctx, base_url=base_url)
+    return user
+
+
+async def send_verification(session: WriteSession, user: User, *, ctx: AccountsContext, base_url: str) -> Email:
+    email = await AccountsRepository(session).primary_email(user.id)
+    if email is None:
+        raise InvalidEmailError("This account has no email address to verify.")
+    token = signing.sign(ctx.signing_key, purpose=VERIFY_PURPOSE, payload={"e": email.id, "a": email.email})
+    link = ctx.link(base_url, f"/api/account/email/verify?token={token}")
+    hours = ctx.settings.email_verification_ttl // 3600 or 1
+    ctx.notifier.send(messages.verify_email(to=email.email, username=user.username, link=link, hours=hours))
+    return email
+
+
+async def verify_email(session: WriteSession, *, token: str, ctx: AccountsContext) -> Email:
+    payload = _unsign(ctx, purpose=VERIFY_PURPOSE, token=token, ttl=ctx.settings.email_verification_ttl)
+    email = await AccountsRepository(session).get_email(int(payload.get("e", 0)))
+    if email is None or email.email != payload.get("a"):
+        raise InvalidLinkError("This verification link is not valid for any address; ask for a new one.")
+    if not email.verified:
+        email.verified = True
+        await record_audit(session, "email:verified", actor_id=email.user_id, actor=None, user_id=email.user_id,
+                           details={"email": email.email})
+    return email
+
+
+def _unsign(ctx: AccountsContext, *, purpose: str, token: str, ttl: int) -> dict:
     try:
-        user.password_hash = hash_password(password)
-    except ValueError as exc:
-        raise InvalidPasswordError(str(exc)) from exc
+        return signing.unsign(ctx.keys, purpose=purpose, value=token, max_age=timedelta(seconds=ttl))
+    except signing.SignatureExpiredError as exc:
+        raise InvalidLinkError("This link has expired; ask for a new one.") from exc
+    except signing.BadSignatureError as exc:
+        raise InvalidLinkError("This link is not valid; copy the whole link from the email.") from exc
 
 
-async def create_token(
-    session: WriteSession, username: str, *, name: str = "", projects: list[str] | None = None,
-    expires_in: timedelta | None = None, now: datetime | None = None,
-) -> CreatedToken:
-    user = await require_user(session, username)
-    scope = sorted({normalize_name(p) for p in projects}) if projects else None
-    for project in projects or []:
-        if not is_valid_name(project):
-            raise InvalidTokenRequestError(f"Invalid project name {project!r} in the token scope.")
-    secret = new_token_secret()
-    expires_at = (now or datetime.now(UTC)) + expires_in if expires_in else None
-    token = ApiToken(id=secrets.token_hex(16), user_id=user.id, name=name, secret_hash=hash_token_secret(secret),
-                     projects=scope, expires_at=expires_at)
-    await AccountsRepository(session).add(token)
-    return CreatedToken(id=token.id, secret=secret, expires_at=expires_at)
+async def change_password(
+    session: WriteSession, *, user_id: int, current_password: str, new_password: str, ctx: AccountsContext,
+    now: datetime | None = None,
+) -> None:
+    user = await require_user_id(session, user_id)
+    if not verify_password(user.password_hash, current_password):
+        raise InvalidCredentialsError("The current password is wrong.")
+    await _replace_password(session, user, password=new_password, now=now or datetime.now(UTC))
+    await record_audit(session, "password:changed", actor_id=user.id, actor=user.username, user_id=user.id)
+    await _tell_password_changed(session, user, ctx=ctx)
 
 
-async def revoke_token(session: WriteSession, token: str, *, now: datetime | None = None) -> ApiToken:
-    """Revoke by public id or by the secret itself; revoking twice is harmless."""
+async def _tell_password_changed(session: WriteSession, user: User, *, ctx: AccountsContext) -> None:
+    email = await AccountsRepository(session).primary_email(user.id)
+    if email is not None:
+        ctx.notifier.send(messages.password_changed(to=email.email, username=user.username))
+
+
+async def request_password_reset(
+    session: WriteSession, *, identifier: str, ctx: AccountsContext, base_url: str
+) -> None:
+    """Email a reset link to the account named by username or address; say nothing either way."""
     repo = AccountsRepository(session)
-    found = await (repo.get_token_by_hash(hash_token_secret(token)) if looks_like_token(token)
-                   else repo.get_token(token))
-    if found is None:
-        raise TokenNotFoundError("No such API token.")
-    if found.revoked_at is None:
-        found.revoked_at = now or datetime.now(UTC)
-    return found
+    text = identifier.strip().lower()
+    user = await (repo.get_user_by_email(text) if "@" in text else repo.get_user(text))
+    if user is None or not user.is_active:
+        return
+    email = await repo.primary_email(user.id)
+    if email is None:
+        return
+    token = signing.sign(ctx.signing_key, purpose=RESET_PURPOSE, payload=_reset_payload(user))
+    hours = ctx.settings.password_reset_ttl // 3600 or 1
+    link = ctx.link(base_url, "/api/account/password/reset")
+    ctx.notifier.send(messages.password_reset(to=email.email, username=user.username, link=link, token=token,
+                                              hours=hours))
 
 
-async def list_tokens(session: WriteSession, username: str) -> list[ApiToken]:
-    user = await require_user(session, username)
-    return await AccountsRepository(session).tokens_of(user.id)
+def _reset_payload(user: User) -> dict[str, int]:
+    # A link stops working once the password changes: it is bound to the time of the last change.
+    changed = user.password_changed_at or user.created
+    return {"u": user.id, "c": int(changed.timestamp() * 1000)}
+
+
+async def reset_password(
+    session: WriteSession, *, token: str, new_password: str, ctx: AccountsContext, now: datetime | None = None
+) -> User:
+    payload = _unsign(ctx, purpose=RESET_PURPOSE, token=token, ttl=ctx.settings.password_reset_ttl)
+    user = await AccountsRepository(session).get_user_by_id(int(payload.get("u", 0)))
+    if user is None or not user.is_active or _reset_payload(user) != payload:
+        raise InvalidLinkError("This reset link has already been used or is not valid; ask for a new one.")
+    await _replace_password(session, user, password=new_password, now=now or datetime.now(UTC))
+    await record_audit(session, "password:reset", actor_id=user.id, actor=user.username, user_id=user.id)
+    await _tell_password_changed(session, user, ctx=ctx)
+    return user
+
+
+async def deactivate_self(session: WriteSession, *, user_id: int, password: str) -> None:
+    user = await require_user_id(session, user_id)
+    if not verify_password(user.password_hash, password):
+        raise InvalidCredentialsError("The password is wrong.")
+    await _deactivate(session, user, actor_id=user.id, actor=user.username)
+
+
+async def profile(session: WriteSession, *, user_id: int) -> tuple[User, list[Email]]:
+    user = await require_user_id(session, user_id)
+    return user, await AccountsRepository(session).emails_of(user.id)
