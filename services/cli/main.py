@@ -52,10 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.add_argument("--admin", action="store_true")
+    create.add_argument("--email-verified", action="store_true",
+                        help="mark the address verified (when the index requires it to upload)")
     _common(create)
     setpw = users_sub.add_parser("set-password", help="set a user's password (read from standard input)")
     setpw.add_argument("username")
     _common(setpw)
+    deactivate = users_sub.add_parser("deactivate", help="deactivate a user: sessions end, tokens stop working")
+    deactivate.add_argument("username")
+    _common(deactivate)
 
     tokens = sub.add_parser("tokens", help="manage API tokens")
     tokens_sub = tokens.add_subparsers(dest="action", required=True)
@@ -71,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     tlist = tokens_sub.add_parser("list", help="list a user's tokens (never the secret)")
     tlist.add_argument("--user", required=True)
     _common(tlist)
+    restrict = tokens_sub.add_parser(
+        "restrict", help="narrow a token offline (fewer projects, shorter life) and print the new token")
+    restrict.add_argument("token", help="the token to narrow, or - to read it from standard input")
+    restrict.add_argument("--project", action="append", help="allow only this project (repeatable)")
+    restrict.add_argument("--expires-in", help="stop working after this long, such as 1h or 7d")
     return parser
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from services.cli.settings import settings_from_args
 from shared import migrations
-from shared.config import SharedSettings, SimpleSettings, UploadSettings
+from shared.config import AccountsSettings, SharedSettings, SimpleSettings, UploadSettings
 from shared.web.runner import run_app
 
 
@@ -33,7 +33,7 @@ def _serve_one(args: argparse.Namespace) -> int:
     from services.upload.app import create_app as upload
 
     factories = {"upload": (upload, UploadSettings), "simple": (simple, SimpleSettings),
-                 "search": (search, SharedSettings), "accounts": (accounts, SharedSettings)}
+                 "search": (search, SharedSettings), "accounts": (accounts, AccountsSettings)}
     create_app, settings_cls = factories[args.service]
     settings = settings_from_args(args, settings_cls)
     run_app(create_app(settings), settings, service=args.service)

@@ -1,4 +1,4 @@
-"""``wheelhouse users create | set-password``."""
+"""``wheelhouse users create | set-password | deactivate``."""
 
 from __future__ import annotations
 
@@ -22,17 +22,25 @@ def _read_password(from_stdin: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    password = _read_password(getattr(args, "password_stdin", False))
-    if args.action == "create":
+    if args.action == "deactivate":
+        async def work(session):  # noqa: ANN001, ANN202
+            return await accounts.deactivate_user(session, args.username, actor="wheelhouse users deactivate")
+        done = "deactivated"
+    elif args.action == "create":
+        password = _read_password(args.password_stdin)
+
         async def work(session):  # noqa: ANN001, ANN202
             return await accounts.create_user(session, args.username, email=args.email, password=password,
-                                              is_superuser=args.admin)
+                                              is_superuser=args.admin, email_verified=args.email_verified)
+        done = "created"
     else:
+        password = _read_password(False)
+
         async def work(session):  # noqa: ANN001, ANN202
             await accounts.set_password(session, args.username, password=password)
             return True
-    result = run_in_transaction(settings, work)
-    if result is None:
+        done = "updated"
+    if run_in_transaction(settings, work) is None:
         return 1
-    print(f"user {args.username!r} {'created' if args.action == 'create' else 'updated'}", file=sys.stderr)
+    print(f"user {args.username!r} {done}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from services.upload.routes import router
 from services.upload.service import ManageService, UploadService
 from shared.config import UploadSettings
+from shared.ratelimit import open_rate_limiter
 from shared.web.app import core_resources, new_app
 
 SERVICE_NAME = "upload"
@@ -26,9 +27,14 @@ def create_app(settings: UploadSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with core_resources(app, settings, service_name=SERVICE_NAME):
-            app.state.upload_service = UploadService(storage=app.state.storage, settings=settings)
+            app.state.rate_limiter = open_rate_limiter(settings, db=app.state.db)
+            app.state.upload_service = UploadService(storage=app.state.storage, settings=settings,
+                                                     limiter=app.state.rate_limiter)
             app.state.manage_service = ManageService()
-            yield
+            try:
+                yield
+            finally:
+                await app.state.rate_limiter.aclose()
 
     app = new_app(title="Wheelhouse upload", lifespan=lifespan, plain_text=_is_legacy)
     app.include_router(router)

@@ -32,11 +32,15 @@ from services.upload.repository import UploadRepository
 from services.upload.validation import check_filetype, inspect_distribution, parse_distribution_filename
 from services.upload.validation.form import UploadForm, check_form_against_metadata, parse_upload_form
 from services.upload.validation.types import InspectedDistribution, ParsedFilename, ValidationPolicy
-from shared.auth.service import MAINTAINER, OWNER, Identity, require_role
+from shared.audit import record_audit
+from shared.auth.service import MAINTAINER, OWNER, Identity, check_upload_policy, require_role
 from shared.config import UploadSettings
 from shared.db import ReadSession, WriteSession
+from shared.errors import ForbiddenError
 from shared.events import JournalAction, record_event
 from shared.names import version_key
+from shared.ratelimit import NullRateLimiter, RateLimiter, enforce
+from shared.ratelimit.policies import PROJECT_CREATION, TOO_MANY_PROJECTS
 from shared.schema import File, FilenameRegistry, Project, Release, Role
 from shared.storage import BlobStorage, blob_key, metadata_key
 
@@ -64,9 +68,10 @@ class _Accepted:
 
 
 class UploadService:
-    def __init__(self, *, storage: BlobStorage, settings: UploadSettings) -> None:
+    def __init__(self, *, storage: BlobStorage, settings: UploadSettings, limiter: RateLimiter | None = None) -> None:
         self.storage = storage
         self.settings = settings
+        self.limiter = limiter or NullRateLimiter()
         self.policy = ValidationPolicy(
             allow_local_versions=settings.allow_local_versions,
             allow_linux_platform=settings.allow_linux_platform,
@@ -95,10 +100,19 @@ class UploadService:
         return UploadResult(created=created, warnings=warnings)
 
     async def _authorize(self, repo: UploadRepository, *, identity: Identity, parsed: ParsedFilename) -> None:
-        """UPL-3: a token for this project, and a role on it if it exists (early, before unpacking)."""
+        """UPL-3: a token for this project, and a role on it if it exists (early, before unpacking);
+        the index's 2FA and verified-email policy; a limit on how fast one user creates projects."""
+        check_upload_policy(identity, require_2fa=bool(self.settings.upload_requires_2fa),
+                            require_verified_email=bool(self.settings.upload_requires_verified_email))
         project = await repo.get_project(parsed.normalized_name)
         if project is None:
             identity.check_token_scope(parsed.normalized_name)
+            if identity.user_id is None:
+                raise ForbiddenError(
+                    f"Project {parsed.normalized_name!r} does not exist, and a trusted publisher cannot create "
+                    "one: register a pending publisher for it instead."
+                )
+            await enforce(self.limiter, PROJECT_CREATION, str(identity.user_id), message=TOO_MANY_PROJECTS)
             return
         _check_project_open(project)
         await require_role(
@@ -172,6 +186,8 @@ class UploadService:
             repo.session, JournalAction.PROJECT_CREATED, project_name=name, project_id=project.id,
             actor=accepted.identity.username,
         )
+        await record_audit(repo.session, "project:created", actor_id=accepted.identity.user_id,
+                           actor=accepted.identity.username, project_name=name)
         return project
 
     def _check_quota(self, project: Project, size: int) -> None:
@@ -299,3 +315,7 @@ async def _add_file(repo: UploadRepository, project: Project, release: Release, 
         version=release.version, filename=spooled.filename, actor=accepted.identity.username,
         payload={"sha256": spooled.sha256, "size": spooled.size, "path": accepted.key},
     )
+    await record_audit(repo.session, "file:uploaded", actor_id=accepted.identity.user_id,
+                       actor=accepted.identity.username, project_name=project.name,
+                       details={"filename": spooled.filename, "version": release.version,
+                                "sha256": spooled.sha256, "token_id": accepted.identity.token_id})
