@@ -27,6 +27,12 @@ class JournalAction(StrEnum):
     RELEASE_DELETED = "release_deleted"
     PROJECT_DELETED = "project_deleted"
     PROJECT_STATUS_CHANGED = "project_status_changed"
+    ROLE_INVITED = "role_invited"
+    ROLE_ADDED = "role_added"
+    ROLE_CHANGED = "role_changed"
+    ROLE_REMOVED = "role_removed"
+    PUBLISHER_ADDED = "publisher_added"
+    PUBLISHER_REMOVED = "publisher_removed"
 
 
 async def record_event(
