@@ -95,13 +95,15 @@ def e2e_database_url(worker_id: str) -> Iterator[str]:
     yield from fresh_pg_database(unique_db_name("wheelhouse_e2e", worker_id))
 
 
-@pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def serve(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          **settings: str) -> Iterator[Server]:
+    """``wheelhouse serve`` on the backend pair ``request.param`` names, with extra ``WHEELHOUSE_*`` settings."""
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
     env = client_env()
     env["WHEELHOUSE_DATA_DIR"] = str(tmp / "data")
     env["WHEELHOUSE_LOG_FORMAT"] = "json"
+    env.update({f"WHEELHOUSE_{name.upper()}": value for name, value in settings.items()})
     if request.param == "postgres-s3":
         s3 = request.getfixturevalue("s3_server")
         bucket = f"wheelhouse-e2e-{uuid.uuid4().hex[:12]}"
@@ -119,3 +121,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield server
     finally:
         stop(server)
+
+
+@pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serve(request, tmp_path_factory)

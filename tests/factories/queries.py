@@ -6,13 +6,28 @@ from sqlalchemy import func, select
 
 from shared.db import Database
 from shared.events import JournalAction, record_event
-from shared.schema import File, FilenameRegistry, JournalEntry, Project, Release, Role
+from shared.schema import (
+    ApiToken,
+    AuditEvent,
+    File,
+    FilenameRegistry,
+    JournalEntry,
+    OidcPublisher,
+    Project,
+    RecoveryCode,
+    Release,
+    Role,
+    RoleInvitation,
+    User,
+    UserSession,
+)
 
 
 async def count_rows(db: Database) -> dict[str, int]:
     counts = {}
     async with db.read_session() as session:
-        for model in (Project, Release, File, FilenameRegistry, JournalEntry, Role):
+        for model in (Project, Release, File, FilenameRegistry, JournalEntry, Role, User, UserSession, ApiToken,
+                      OidcPublisher, RoleInvitation, AuditEvent, RecoveryCode):
             counts[model.__tablename__] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
     return counts
 
