@@ -10,7 +10,7 @@ import pytest
 
 from services.cli.main import main
 from shared.auth.keys import load_secret_keys
-from shared.auth.service import authenticate_token
+from shared.auth.service import Identity, authenticate_token
 from shared.config import ServeSettings
 from shared.db import Database
 from shared.errors import ForbiddenError
@@ -30,17 +30,17 @@ def wheelhouse(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     return code, out, err
 
 
-def check_token(data_dir: Path, secret: str) -> None:
-    async def go() -> None:
+def check_token(data_dir: Path, secret: str) -> Identity:
+    async def go() -> Identity:
         settings = ServeSettings(data_dir=data_dir)
         db = Database.from_settings(settings, service_name="tests")
         try:
             async with db.read_session() as session:
-                await authenticate_token(session, secret, keys=load_secret_keys(settings))
+                return await authenticate_token(session, secret, keys=load_secret_keys(settings))
         finally:
             await db.aclose()
 
-    asyncio.run(go())
+    return asyncio.run(go())
 
 
 class TestUsersAndTokens:
@@ -88,3 +88,34 @@ class TestUsersAndTokens:
         assert code == 2 and "Invalid duration" in err
         code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "nobody")
         assert code == 1 and "No user" in err
+
+    def test_deactivated_user_tokens_stop_working(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        wheelhouse(monkeypatch, capsys, "users", "create", "erin", "--email", "erin@example.org", "--password-stdin",
+                   stdin="s3cret-passw0rd\n")
+        secret = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "erin")[1].strip()
+        check_token(data_dir, secret)
+        code, _, err = wheelhouse(monkeypatch, capsys, "users", "deactivate", "erin")
+        assert code == 0 and "deactivated" in err
+        with pytest.raises(ForbiddenError, match="deactivated"):
+            check_token(data_dir, secret)
+        code, _, err = wheelhouse(monkeypatch, capsys, "users", "deactivate", "nobody")
+        assert code == 1 and "No user" in err
+
+    def test_restrict_narrows_a_token_offline(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        wheelhouse(monkeypatch, capsys, "users", "create", "fay", "--email", "fay@example.org", "--password-stdin",
+                   stdin="s3cret-passw0rd\n")
+        secret = wheelhouse(monkeypatch, capsys, "tokens", "create", "--user", "fay")[1].strip()
+        code, out, _ = wheelhouse(monkeypatch, capsys, "tokens", "restrict", "-", "--project", "Demo",
+                                  "--expires-in", "1h", stdin=secret + "\n")
+        narrowed = out.strip()
+        assert code == 0 and narrowed.startswith("pypi-") and narrowed != secret
+        identity = check_token(data_dir, narrowed)
+        assert identity.token_projects == frozenset({"demo"})
+        code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "restrict", secret)
+        assert code == 2 and "Nothing to restrict" in err
+        code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "restrict", "pypi-garbage", "--project", "x")
+        assert code == 2 and "error" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from services.accounts.service.context import AccountsContext
@@ -32,15 +33,18 @@ async def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _bearer(request: Request) -> str:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+_session_scheme = HTTPBearer(
+    auto_error=False, scheme_name="session",
+    description="A session token from POST /api/account/login (API tokens cannot manage the account).",
+)
 
 
-async def _current_account(request: Request, read: ReadDb) -> Account:
+async def _current_account(
+    read: ReadDb, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_session_scheme)]
+) -> Account:
     """The session behind ``Authorization: Bearer whs-…``, read outside the request's write transaction
     (so that rate-limit counters, written in their own transaction, can come next)."""
-    account = await authenticate_session(read, _bearer(request))
+    account = await authenticate_session(read, credentials.credentials if credentials else "")
     await read.rollback()
     return account
 
