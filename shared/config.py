@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_KEY = 32
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -64,8 +65,11 @@ class SharedSettings(BaseSettings):
         for policy in ("upload_requires_2fa", "upload_requires_verified_email"):
             if getattr(self, policy) is None:
                 object.__setattr__(self, policy, production)
-        if production and self.secret_key is None:
-            raise ValueError("WHEELHOUSE_SECRET_KEY must be set in production (e.g. `openssl rand -base64 48`).")
+        if production and (self.secret_key is None or len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY):
+            raise ValueError(
+                f"WHEELHOUSE_SECRET_KEY must be set in production, at least {MIN_SECRET_KEY} characters of "
+                "random data (e.g. `openssl rand -base64 48`)."
+            )
         return self
 
     @property
