@@ -19,7 +19,7 @@ from shared.db import Database
 from tests.accounts.conftest import login
 from tests.conftest import Backend
 from tests.factories.accounts import make_token, make_user
-from tests.factories.queries import count_rows, journal, project
+from tests.factories.queries import count_account_rows, journal, project
 from tests.factories.uploads import subdir, upload
 from tests.fixtures.oidc import OidcProvider, SigningKeys
 from tests.upload.validation.builders import build_wheel
@@ -98,7 +98,7 @@ class TestRegisterPublisher:
                                      headers=await login(client, "alice"))
         assert response.status_code == 400
         assert "Invalid trusted publisher" in response.json()["error"]["message"]
-        assert (await count_rows(db))["oidc_publishers"] == 0
+        assert (await count_account_rows(db))["oidc_publishers"] == 0
 
     async def test_duplicate_is_refused(self, client: httpx.AsyncClient, db: Database, tmp_path: Path) -> None:
         await own_project(client, db, tmp_path)
@@ -215,13 +215,13 @@ class TestRefusedIdTokens:
         await TestMintToken().registered(client, db, tmp_path, owner_id="1234")
 
     async def refused(self, client: httpx.AsyncClient, db: Database, id_token: str, code: str) -> None:
-        before = (await count_rows(db))["api_tokens"]
+        before = (await count_account_rows(db))["api_tokens"]
         response = await mint(client, id_token)
         assert response.status_code == 422, response.text
         body = response.json()
         assert code in codes(response), body
         assert body["message"] and all(error["description"] for error in body["errors"])
-        assert (await count_rows(db))["api_tokens"] == before
+        assert (await count_account_rows(db))["api_tokens"] == before
 
     @pytest.mark.parametrize(("overrides", "code"), [
         ({"aud": "pypi"}, "invalid-audience"),
@@ -278,12 +278,12 @@ class TestRefusedIdTokens:
         self, client: httpx.AsyncClient, db: Database, oidc_provider: OidcProvider
     ) -> None:
         token = oidc_provider.sign(oidc_provider.github_claims())
-        before = (await count_rows(db))["api_tokens"]
+        before = (await count_account_rows(db))["api_tokens"]
         responses = await asyncio.gather(*(mint(client, token) for _ in range(20)))
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200] + [422] * 19, statuses
         assert all("replayed-token" in codes(r) for r in responses if r.status_code == 422)
-        assert (await count_rows(db))["api_tokens"] == before + 1
+        assert (await count_account_rows(db))["api_tokens"] == before + 1
 
 
 class TestPendingPublisher:
@@ -327,7 +327,7 @@ class TestPendingPublisher:
         response = await client.delete(f"/api/account/publishers/pending/{publisher_id}",
                                        headers=await login(client, "bob"))
         assert response.status_code == 404
-        assert (await count_rows(db))["oidc_publishers"] == 1
+        assert (await count_account_rows(db))["oidc_publishers"] == 1
 
 
 class TestTrustedPublisherCannotCreateProjects:

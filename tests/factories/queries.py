@@ -23,13 +23,20 @@ from shared.schema import (
 )
 
 
-async def count_rows(db: Database) -> dict[str, int]:
+PACKAGE_TABLES = (Project, Release, File, FilenameRegistry, JournalEntry, Role)
+ACCOUNT_TABLES = (User, UserSession, ApiToken, OidcPublisher, RoleInvitation, AuditEvent, RecoveryCode)
+
+
+async def count_rows(db: Database, *, tables: tuple[type, ...] = PACKAGE_TABLES) -> dict[str, int]:
     counts = {}
     async with db.read_session() as session:
-        for model in (Project, Release, File, FilenameRegistry, JournalEntry, Role, User, UserSession, ApiToken,
-                      OidcPublisher, RoleInvitation, AuditEvent, RecoveryCode):
+        for model in tables:
             counts[model.__tablename__] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
     return counts
+
+
+async def count_account_rows(db: Database) -> dict[str, int]:
+    return await count_rows(db, tables=ACCOUNT_TABLES)
 
 
 async def journal(db: Database) -> list[tuple[int, str, str | None, str | None]]:
