@@ -36,6 +36,7 @@ def services(
         WHEELHOUSE_S3_ACCESS_KEY_ID=s3_server.access_key_id,
         WHEELHOUSE_S3_SECRET_ACCESS_KEY=s3_server.secret_access_key,
         WHEELHOUSE_LOG_FORMAT="json",
+        WHEELHOUSE_SECRET_KEY="one-secret-key-shared-by-every-service-process",
     )
     subprocess.run([str(BIN / "wheelhouse"), "db", "upgrade"], env=env, check=True, timeout=120, capture_output=True)
     running: dict[str, Server] = {}
@@ -69,12 +70,28 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
     assert (tmp_path / "t" / "solo-1.0.dist-info").is_dir()
 
 
-@pytest.mark.parametrize("name", ["search", "accounts"])
-def test_search_and_accounts_run_alone_and_answer_501(services: dict[str, Server], name: str) -> None:
-    path = "/api/search" if name == "search" else "/api/account"
-    response = httpx.get(services[name].url + path)
+def test_search_runs_alone_and_answers_501(services: dict[str, Server]) -> None:
+    response = httpx.get(services["search"].url + "/api/search")
     assert response.status_code == 501
     assert response.json()["error"]["code"] == "NotImplementedYet"
+
+
+def test_token_from_the_accounts_service_uploads_through_the_upload_service(
+    services: dict[str, Server], tmp_path: Path
+) -> None:
+    accounts, upload = services["accounts"].url, services["upload"]
+    account = {"username": "bob", "email": "bob@example.org", "password": "s3cret-passw0rd"}
+    assert httpx.post(accounts + "/api/account/register", json=account).status_code == 201
+    login = httpx.post(accounts + "/api/account/login", json={"username": "bob", "password": account["password"]})
+    session = {"Authorization": f"Bearer {login.json()['token']}"}
+    created = httpx.post(accounts + "/api/account/tokens", json={"name": "ci"}, headers=session)
+    assert created.status_code == 201, created.text
+    wheel = build_wheel(subdir(tmp_path, "b"), name="bobs", version="1.0")
+    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
+                    "-u", "__token__", "-p", created.json()["token"], str(wheel)], env=upload.env, check=True,
+                   timeout=120, capture_output=True)
+    projects = httpx.get(accounts + "/api/account/projects", headers=session).json()
+    assert projects == [{"project": "bobs", "role": "Owner"}]
 
 
 def test_each_service_answers_only_its_own_paths(services: dict[str, Server]) -> None:
