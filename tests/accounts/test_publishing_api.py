@@ -21,7 +21,7 @@ from tests.conftest import Backend
 from tests.factories.accounts import make_token, make_user
 from tests.factories.queries import count_account_rows, journal, project
 from tests.factories.uploads import subdir, upload
-from tests.fixtures.oidc import OidcProvider, SigningKeys
+from tests.fixtures.oidc import OidcProvider, SigningKeys, running_provider
 from tests.upload.validation.builders import build_wheel
 
 MINT = "/_/oidc/mint-token"
@@ -31,12 +31,8 @@ GITLAB = {"kind": "gitlab", "owner": "group", "repository": "sampleproject", "wo
 
 @pytest.fixture
 def gitlab_provider(oidc_signing_keys: SigningKeys) -> Iterator[OidcProvider]:
-    provider = OidcProvider(oidc_signing_keys)
-    provider.start()
-    try:
+    with running_provider(oidc_signing_keys) as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture

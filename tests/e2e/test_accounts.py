@@ -21,7 +21,7 @@ from services.accounts.mail import read_messages
 from tests.e2e.conftest import Server, serve
 from tests.e2e.test_clients import installed, pip_install, twine_upload
 from tests.factories.uploads import subdir
-from tests.fixtures.oidc import OidcProvider, SigningKeys
+from tests.fixtures.oidc import OidcProvider, SigningKeys, running_provider
 from tests.upload.validation.builders import build_wheel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -31,12 +31,8 @@ PASSWORD = "a long enough passphrase"
 
 @pytest.fixture(scope="module")
 def ci_provider() -> Iterator[OidcProvider]:
-    provider = OidcProvider(SigningKeys())
-    provider.start()
-    try:
+    with running_provider(SigningKeys()) as provider:
         yield provider
-    finally:
-        provider.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
