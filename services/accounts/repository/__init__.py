@@ -162,8 +162,11 @@ class AccountsRepository:
                                          RoleInvitation.invitee_id == invitee_id)
         )
 
-    async def get_invitation(self, invitation_id: int) -> RoleInvitation | None:
-        return await self.session.get(RoleInvitation, invitation_id)
+    async def get_invitation(self, invitation_id: int, *, for_update: bool = False) -> RoleInvitation | None:
+        statement = select(RoleInvitation).where(RoleInvitation.id == invitation_id)
+        if for_update:  # answering or revoking: a concurrent answer waits, then finds it gone
+            statement = statement.with_for_update()
+        return await self.session.scalar(statement)
 
     async def invitations_on(self, project_id: int) -> list[tuple[RoleInvitation, User]]:
         rows = await self.session.execute(

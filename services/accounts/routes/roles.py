@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.accounts.deps import Ctx, CurrentAccount, WriteDb
+from services.accounts.deps import Ctx, CurrentAccount, RowId, WriteDb
 from services.accounts.schemas import (
     CollaboratorsPublic,
     InvitationCreate,
@@ -18,6 +18,7 @@ from shared.schema import RoleInvitation
 from shared.web.routing import AutoCommitRoute
 
 router = APIRouter(prefix="/api/account", tags=["roles"], route_class=AutoCommitRoute)
+
 
 
 def _invitation(invitation: RoleInvitation, *, project: str, username: str) -> InvitationPublic:
@@ -54,13 +55,14 @@ async def invite_collaborator(project: str, body: InvitationCreate, account: Cur
 
 
 @router.delete("/projects/{project}/invitations/{invitation_id}", status_code=204)
-async def revoke_invitation(project: str, invitation_id: int, account: CurrentAccount, write: WriteDb) -> Response:
+async def revoke_invitation(project: str, invitation_id: RowId, account: CurrentAccount,
+                            write: WriteDb) -> Response:
     await roles.revoke_invitation(write, account=account, project=project, invitation_id=invitation_id)
     return Response(status_code=204)
 
 
 @router.patch("/projects/{project}/roles/{role_id}", response_model=RolePublic)
-async def change_role(project: str, role_id: int, body: RoleUpdate, account: CurrentAccount,
+async def change_role(project: str, role_id: RowId, body: RoleUpdate, account: CurrentAccount,
                       write: WriteDb) -> RolePublic:
     """Make someone owner or maintainer (owners only; the last owner stays owner)."""
     role, user = await roles.change_role(write, account=account, project=project, role_id=role_id, role=body.role)
@@ -68,7 +70,7 @@ async def change_role(project: str, role_id: int, body: RoleUpdate, account: Cur
 
 
 @router.delete("/projects/{project}/roles/{role_id}", status_code=204)
-async def remove_role(project: str, role_id: int, account: CurrentAccount, write: WriteDb) -> Response:
+async def remove_role(project: str, role_id: RowId, account: CurrentAccount, write: WriteDb) -> Response:
     """Remove a role (owners), or leave a project (anyone); the last owner cannot leave."""
     await roles.remove_role(write, account=account, project=project, role_id=role_id)
     return Response(status_code=204)
@@ -81,13 +83,13 @@ async def list_my_invitations(account: CurrentAccount, write: WriteDb) -> list[I
 
 
 @router.post("/invitations/{invitation_id}/accept", response_model=ProjectRolePublic)
-async def accept_invitation(invitation_id: int, account: CurrentAccount, write: WriteDb) -> ProjectRolePublic:
+async def accept_invitation(invitation_id: RowId, account: CurrentAccount, write: WriteDb) -> ProjectRolePublic:
     role = await roles.answer_invitation(write, account=account, invitation_id=invitation_id, accept=True)
     assert role is not None
     return ProjectRolePublic(project=await roles.project_name_of(write, role.project_id), role=role.role_name)
 
 
 @router.post("/invitations/{invitation_id}/decline", status_code=204)
-async def decline_invitation(invitation_id: int, account: CurrentAccount, write: WriteDb) -> Response:
+async def decline_invitation(invitation_id: RowId, account: CurrentAccount, write: WriteDb) -> Response:
     await roles.answer_invitation(write, account=account, invitation_id=invitation_id, accept=False)
     return Response(status_code=204)

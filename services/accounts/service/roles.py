@@ -18,6 +18,7 @@ from services.accounts.errors import (
     ProjectNotFoundError,
     RoleExistsError,
     RoleNotFoundError,
+    UserNotFoundError,
 )
 from services.accounts.repository import AccountsRepository
 from services.accounts.service import messages
@@ -28,7 +29,7 @@ from shared.audit import record_audit
 from shared.auth.service import MAINTAINER, OWNER
 from shared.db import WriteSession
 from shared.events.journal import JournalAction, record_event
-from shared.names import normalize_name
+from shared.names import is_valid_name, normalize_name
 from shared.schema import Project, Role, RoleInvitation, User
 
 ROLES = (OWNER, MAINTAINER)
@@ -49,7 +50,8 @@ def check_role_name(role: str) -> str:
 
 
 async def find_project(repo: AccountsRepository, name: str, *, lock: bool = False) -> Project:
-    project = await repo.get_project(normalize_name(name), for_update=lock)
+    # An invalid name cannot name a project (and Postgres refuses text with NUL in it).
+    project = await repo.get_project(normalize_name(name), for_update=lock) if is_valid_name(name) else None
     if project is None:
         raise ProjectNotFoundError(f"No project named {name!r}.")
     return project
@@ -96,14 +98,20 @@ async def invite(
     proj = await find_project(repo, project, lock=True)
     await require_project_role(repo, account, proj, OWNER)
     role_name = check_role_name(role)
+    if not is_valid_name(username):  # no such user could exist (and Postgres refuses text with NUL in it)
+        raise UserNotFoundError(f"No user named {username!r}.")
     invitee = await require_user(session, username)
     if not invitee.is_active:
         raise NotAllowedError(f"User {username!r} is deactivated and cannot be invited.")
     if await repo.role_of(invitee.id, proj.id) is not None:
         raise RoleExistsError(f"{invitee.username!r} already has a role on {proj.name!r}; change it instead.")
-    if await repo.invitation_for(proj.id, invitee.id) is not None:
-        raise InvitationExistsError(f"{invitee.username!r} is already invited to {proj.name!r}.")
     now = now or datetime.now(UTC)
+    pending = await repo.invitation_for(proj.id, invitee.id)
+    if pending is not None and pending.expires_at > now:
+        raise InvitationExistsError(f"{invitee.username!r} is already invited to {proj.name!r}: wait for an "
+                                    "answer, or revoke that invitation before sending another.")
+    if pending is not None:  # an expired invitation gives way to the new one
+        await repo.delete(pending)
     invitation = RoleInvitation(project_id=proj.id, invitee_id=invitee.id, inviter_id=account.user_id,
                                 role_name=role_name, created=now,
                                 expires_at=now + timedelta(seconds=ctx.settings.invitation_ttl))
@@ -130,17 +138,24 @@ async def revoke_invitation(session: WriteSession, *, account: Account, project:
     repo = AccountsRepository(session)
     proj = await find_project(repo, project)
     await require_project_role(repo, account, proj, OWNER)
-    invitation = await repo.get_invitation(invitation_id)
+    invitation = await repo.get_invitation(invitation_id, for_update=True)
     if invitation is None or invitation.project_id != proj.id:
         raise InvitationNotFoundError(f"Project {proj.name!r} has no invitation with id {invitation_id}.")
     invitee = await repo.get_user_by_id(invitation.invitee_id)
     await repo.delete(invitation)
     await record_audit(session, "role:invitation_revoked", actor_id=account.user_id, actor=account.username,
                        project_name=proj.name, details={"username": invitee.username if invitee else None})
+    if invitee is not None:  # the invitee's own log saw the invitation, so it sees its end too
+        await record_audit(session, "role:invitation_revoked", actor_id=account.user_id, actor=account.username,
+                           user_id=invitee.id, details={"username": invitee.username, "project": proj.name})
 
 
-async def my_invitations(session: WriteSession, *, account: Account) -> list[tuple[RoleInvitation, Project]]:
-    return await AccountsRepository(session).invitations_of(account.user_id)
+async def my_invitations(
+    session: WriteSession, *, account: Account, now: datetime | None = None
+) -> list[tuple[RoleInvitation, Project]]:
+    """The caller's invitations that can still be accepted."""
+    now = now or datetime.now(UTC)
+    return [(i, p) for i, p in await AccountsRepository(session).invitations_of(account.user_id) if i.expires_at > now]
 
 
 async def answer_invitation(
@@ -148,7 +163,7 @@ async def answer_invitation(
 ) -> Role | None:
     """Accept (the role is created) or decline; someone else's invitation answers 404."""
     repo = AccountsRepository(session)
-    invitation = await repo.get_invitation(invitation_id)
+    invitation = await repo.get_invitation(invitation_id, for_update=True)
     if invitation is None or invitation.invitee_id != account.user_id:
         raise InvitationNotFoundError(f"You have no invitation with id {invitation_id}.")
     if invitation.expires_at <= (now or datetime.now(UTC)):
@@ -159,6 +174,8 @@ async def answer_invitation(
     if not accept:
         await record_audit(session, "role:invitation_declined", actor_id=account.user_id, actor=account.username,
                            project_name=project.name, details={"username": account.username})
+        await record_audit(session, "role:invitation_declined", actor_id=account.user_id, actor=account.username,
+                           user_id=account.user_id, details={"username": account.username, "project": project.name})
         return None
     role = Role(user_id=account.user_id, project_id=project.id, role_name=invitation.role_name)
     await repo.add(role)

@@ -9,6 +9,7 @@ server; the server also keeps the scope and expiry it issued on the row.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from shared.names import is_valid_name, normalize_name
 from shared.schema import ApiToken
 
 MAX_TOKEN_NAME = 100
+_TOKEN_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")  # secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ async def _find(repo: AccountsRepository, token: str) -> ApiToken | None:
 
 async def revoke_token_of(session: WriteSession, *, account: Account, token_id: str) -> None:
     """Revoke one of the caller's own tokens; another user's token id answers 404, as an unknown one does."""
-    token = await AccountsRepository(session).get_token(token_id)
+    # Only a well-formed id reaches the database (Postgres refuses text with NUL in it).
+    token = await AccountsRepository(session).get_token(token_id) if _TOKEN_ID_RE.match(token_id) else None
     if token is None or token.user_id != account.user_id:
         raise TokenNotFoundError(f"You have no API token with id {token_id!r}.")
     if token.revoked_at is None:
