@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
@@ -14,7 +14,7 @@ from shared.config import AccountsSettings
 from shared.ratelimit import RateLimiter
 from shared.web.deps import ReadDb, Storage, WriteDb
 
-__all__ = ["Ctx", "CurrentAccount", "ClientIp", "Limiter", "ReadDb", "Settings", "Storage", "WriteDb"]
+__all__ = ["ClientIp", "Ctx", "CurrentAccount", "Limiter", "ReadDb", "RowId", "Settings", "Storage", "WriteDb"]
 
 
 async def _settings(request: Request) -> AccountsSettings:
@@ -49,6 +49,8 @@ async def _current_account(
     return account
 
 
+# A row id in a path: out of the database's 64-bit range is a malformed request (422), not a crash.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Settings = Annotated[AccountsSettings, Depends(_settings)]
 Ctx = Annotated[AccountsContext, Depends(_ctx)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]

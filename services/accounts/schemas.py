@@ -5,14 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
-class UserCreate(BaseModel):
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list) and any(_has_nul(item) for item in value)
+
+
+class _Input(BaseModel):
+    """A request body: no text in it may hold NUL (no name can, and Postgres refuses such text)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class UserCreate(_Input):
     model_config = _examples({"username": "alice", "email": "alice@example.org",
                               "password": "correct horse battery staple"})
     username: str = Field(max_length=50)
@@ -44,7 +61,7 @@ class UserPublic(BaseModel):
     upload_policy: UploadPolicy | None = None
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(_Input):
     model_config = _examples(
         {"username": "alice", "password": "correct horse battery staple"},
         {"username": "alice", "password": "correct horse battery staple", "totp_code": "123456"},
@@ -63,30 +80,30 @@ class SessionPublic(BaseModel):
     username: str
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(_Input):
     model_config = _examples({"current_password": "correct horse battery staple",
                               "new_password": "a longer passphrase than before"})
     current_password: str = Field(max_length=4096)
     new_password: str = Field(max_length=4096)
 
 
-class PasswordResetRequest(BaseModel):
+class PasswordResetRequest(_Input):
     model_config = _examples({"username_or_email": "alice@example.org"})
     username_or_email: str = Field(max_length=254)
 
 
-class PasswordReset(BaseModel):
+class PasswordReset(_Input):
     model_config = _examples({"token": "eyJwIjp7…", "new_password": "a new passphrase"})
     token: str = Field(max_length=4096)
     new_password: str = Field(max_length=4096)
 
 
-class LinkToken(BaseModel):
+class LinkToken(_Input):
     model_config = _examples({"token": "eyJwIjp7…"})
     token: str = Field(max_length=4096)
 
 
-class PasswordConfirm(BaseModel):
+class PasswordConfirm(_Input):
     model_config = _examples({"password": "correct horse battery staple"})
     password: str = Field(max_length=4096)
 
@@ -103,12 +120,12 @@ class TotpEnrolment(BaseModel):
     provisioning_uri: str
 
 
-class TotpCode(BaseModel):
+class TotpCode(_Input):
     model_config = _examples({"code": "123456"})
     code: str = Field(max_length=20)
 
 
-class SecondFactor(BaseModel):
+class SecondFactor(_Input):
     model_config = _examples({"code": "123456"}, {"recovery_code": "abcd-efgh-ijkl-mnop"})
     code: str | None = Field(default=None, max_length=20)
     recovery_code: str | None = Field(default=None, max_length=40)
@@ -119,7 +136,7 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(description="Shown once. Each works once in place of a TOTP code.")
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(_Input):
     model_config = _examples(
         {"name": "CI for sampleproject", "projects": ["sampleproject"], "expires_in": 2592000},
         {"name": "laptop"},
@@ -155,7 +172,7 @@ class ProjectRolePublic(BaseModel):
     role: str
 
 
-class InvitationCreate(BaseModel):
+class InvitationCreate(_Input):
     model_config = _examples({"username": "bob", "role": "Maintainer"})
     username: str = Field(max_length=50)
     role: Literal["Owner", "Maintainer"] = "Maintainer"
@@ -179,7 +196,7 @@ class RolePublic(BaseModel):
     role: str
 
 
-class RoleUpdate(BaseModel):
+class RoleUpdate(_Input):
     model_config = _examples({"role": "Owner"})
     role: Literal["Owner", "Maintainer"]
 
@@ -208,7 +225,7 @@ class AuditPage(BaseModel):
     next_before: int | None = Field(description="Pass as ?before= for the next (older) page.")
 
 
-class PublisherCreate(BaseModel):
+class PublisherCreate(_Input):
     model_config = _examples(
         {"kind": "github", "owner": "octo-org", "repository": "sampleproject", "workflow": "release.yml",
          "environment": "pypi"},
@@ -246,7 +263,7 @@ class PublisherPublic(BaseModel):
     created: datetime
 
 
-class MintRequest(BaseModel):
+class MintRequest(_Input):
     model_config = _examples({"token": "eyJhbGciOiJSUzI1NiIsImtpZCI6…"})
     token: str = Field(max_length=16384, description="The CI provider's OIDC ID token.")
 

@@ -14,7 +14,7 @@ from shared.db import Database
 from shared.logging import VERSION
 from shared.storage import open_storage
 from shared.web.errors import PlainTextPredicate, install_error_handlers
-from shared.web.middleware import RequestContextMiddleware
+from shared.web.middleware import RejectNulMiddleware, RequestContextMiddleware
 
 
 @asynccontextmanager
@@ -34,7 +34,8 @@ async def core_resources(app: FastAPI, settings: SharedSettings, *, service_name
 def new_app(*, title: str, lifespan, plain_text: PlainTextPredicate = lambda _r: False) -> FastAPI:  # noqa: ANN001
     app = FastAPI(title=title, version=VERSION, lifespan=lifespan, redoc_url=None)
     install_error_handlers(app, plain_text=plain_text)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(RequestContextMiddleware)  # outermost: every answer gets a request id and a log line
 
     @app.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:

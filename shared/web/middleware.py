@@ -3,6 +3,7 @@ request and response, and one log line per request."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -60,3 +61,25 @@ class RequestContextMiddleware:
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
                 client_ip.reset(ip_token)
+
+
+NUL_MESSAGE = "The request's path or query contains a NUL character (%00); no name in this index can contain one."
+
+
+class RejectNulMiddleware:
+    """400 for a path or query string holding NUL: no project, version, file or user name can
+    contain one, and Postgres refuses such text outright (it would surface as a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
+            body = json.dumps({"error": {"code": "BadRequest", "message": NUL_MESSAGE, "details": {}}}).encode()
+            await send({"type": "http.response.start", "status": 400, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from services.accounts import limits
-from services.accounts.deps import ClientIp, Ctx, CurrentAccount, Limiter, Settings, WriteDb
+from services.accounts.deps import ClientIp, Ctx, CurrentAccount, Limiter, RowId, Settings, WriteDb
 from services.accounts.schemas import (
     Audience,
     MintedTokenPublic,
@@ -20,6 +20,7 @@ from shared.schema import OidcPublisher
 from shared.web.routing import AutoCommitRoute
 
 router = APIRouter(tags=["trusted publishing"], route_class=AutoCommitRoute)
+
 
 
 def _spec(body: PublisherCreate) -> publishing.PublisherSpec:
@@ -48,7 +49,7 @@ async def add_publisher(project: str, body: PublisherCreate, account: CurrentAcc
 
 
 @router.delete("/api/account/projects/{project}/publishers/{publisher_id}", status_code=204)
-async def remove_publisher(project: str, publisher_id: int, account: CurrentAccount, write: WriteDb) -> Response:
+async def remove_publisher(project: str, publisher_id: RowId, account: CurrentAccount, write: WriteDb) -> Response:
     """Stop trusting a publisher; the upload tokens minted for it stop working at once."""
     await publishing.remove_publisher(write, account=account, project=project, publisher_id=publisher_id)
     return Response(status_code=204)
@@ -70,7 +71,7 @@ async def add_pending_publisher(body: PendingPublisherCreate, account: CurrentAc
 
 
 @router.delete("/api/account/publishers/pending/{publisher_id}", status_code=204)
-async def remove_pending_publisher(publisher_id: int, account: CurrentAccount, write: WriteDb) -> Response:
+async def remove_pending_publisher(publisher_id: RowId, account: CurrentAccount, write: WriteDb) -> Response:
     await publishing.remove_pending_publisher(write, account=account, publisher_id=publisher_id)
     return Response(status_code=204)
 

@@ -77,3 +77,27 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
     assert given.headers["x-request-id"] == "abc-123"
     made = await client.get("/livez", headers={"X-Request-ID": "<script>"})
     assert made.headers["x-request-id"] != "<script>" and len(made.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("url", ["/typed/1%00", "/typed/1?q=a%00b"])
+async def test_nul_in_path_or_query_is_a_400_before_any_route(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]["message"]
+    assert response.headers["x-request-id"] and response.headers["cache-control"] == "no-store"
+
+
+async def test_client_address_is_available_to_the_audit_log() -> None:
+    from shared.audit import client_ip
+
+    seen: list[str | None] = []
+    app = new_app(title="t", lifespan=_noop)
+
+    @app.get("/where")
+    async def where() -> None:
+        seen.append(client_ip.get())
+
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        await http.get("/where")
+    assert seen == ["203.0.113.7"] and client_ip.get() is None

@@ -182,8 +182,16 @@ def write_with_zipfile(path: Path, members: Members, *, streamed: bool = False) 
         target = _Unseekable(raw) if streamed else raw
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
             for name, data in members.items():
-                archive.writestr(name, data)
+                archive.writestr(_member_info(name), data)
     return path
+
+
+def _member_info(name: str) -> zipfile.ZipInfo:
+    """A fixed timestamp: building the same wheel twice gives the same bytes (an identical re-upload)."""
+    info = zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o40775 << 16) | 0x10 if name.endswith("/") else 0o600 << 16
+    return info
 
 
 # --- raw ZIP writer ----------------------------------------------------------------------------
