@@ -32,7 +32,7 @@ class _Input(BaseModel):
 class UserCreate(_Input):
     model_config = _examples({"username": "alice", "email": "alice@example.org",
                               "password": "correct horse battery staple"})
-    username: str = Field(max_length=50)
+    username: str = Field(max_length=200, description="ASCII letters, digits, '.', '_', '-'; at most 50.")
     email: str = Field(max_length=254)
     password: str = Field(max_length=4096)
 

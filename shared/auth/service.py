@@ -212,10 +212,29 @@ def check_upload_policy(identity: Identity, *, require_2fa: bool, require_verifi
         )
 
 
+async def find_role(session: AsyncSession, *, user_id: int, project_id: int) -> Role | None:
+    return await session.scalar(select(Role).where(Role.user_id == user_id, Role.project_id == project_id))
+
+
 async def get_role(session: AsyncSession, *, user_id: int, project_id: int) -> str | None:
-    return await session.scalar(
-        select(Role.role_name).where(Role.user_id == user_id, Role.project_id == project_id)
-    )
+    role = await find_role(session, user_id=user_id, project_id=project_id)
+    return role.role_name if role is not None else None
+
+
+async def require_user_role(
+    session: AsyncSession, *, user_id: int, project_id: int, project_name: str, roles: tuple[str, ...]
+) -> Role:
+    """The role a signed-in user (not a token) holds on a project, if it is one of ``roles``; else 403.
+
+    Someone with no role learns nothing more than that the project is not theirs.
+    """
+    role = await find_role(session, user_id=user_id, project_id=project_id)
+    if role is None:
+        raise ForbiddenError(f"You have no role on project {project_name!r}.")
+    if role.role_name not in roles:
+        needed = " or ".join(r.lower() + "s" for r in roles)
+        raise ForbiddenError(f"Only {needed} of {project_name!r} can do this; you are a {role.role_name.lower()}.")
+    return role
 
 
 async def require_role(

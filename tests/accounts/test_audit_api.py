@@ -154,7 +154,7 @@ class TestProjectEvents:
                                   headers=bob)).status_code == 200
         maintainer = await client.get(DEMO_EVENTS, headers=bob)
         assert maintainer.status_code == 403
-        assert error(maintainer)["code"] == "NotAllowed"
+        assert error(maintainer)["code"] == "Forbidden"
         assert "Only owners of 'demo'" in error(maintainer)["message"]
         stranger = await client.get(DEMO_EVENTS, headers=carol)
         assert stranger.status_code == 403

@@ -165,7 +165,7 @@ class TestRevoke:
     async def test_a_malformed_id_answers_404_like_an_unknown_one(
         self, client: httpx.AsyncClient, alice: dict[str, str]
     ) -> None:
-        for token_id in ("%00", "A" * 32, "a" * 33, "x" * 2000):
+        for token_id in ("A" * 32, "a" * 33, "x" * 2000, "-"):
             response = await client.delete(f"{TOKENS}/{token_id}", headers=alice)
             assert response.status_code == 404, token_id
             assert error(response)["code"] == "TokenNotFound"

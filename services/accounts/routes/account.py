@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 
 from services.accounts import limits
-from services.accounts.deps import ClientIp, Ctx, CurrentAccount, Limiter, Settings, WriteDb
+from services.accounts.deps import ClientIp, Ctx, CurrentAccount, Limiter, ReadDb, Settings, WriteDb
 from services.accounts.schemas import (
     Accepted,
     EmailPublic,
@@ -45,7 +45,8 @@ async def register_user(body: UserCreate, request: Request, write: WriteDb, ctx:
 
 
 @router.post("/login", response_model=SessionPublic)
-async def log_in(body: LoginRequest, write: WriteDb, ctx: Ctx, limiter: Limiter, ip: ClientIp) -> SessionPublic:
+async def log_in(body: LoginRequest, read: ReadDb, write: WriteDb, ctx: Ctx, limiter: Limiter,
+                 ip: ClientIp) -> SessionPublic:
     """Exchange username, password (and a second factor when enabled) for a short-lived session token."""
     await enforce(limiter, limits.LOGIN_PER_IP, ip, message=limits.TOO_MANY_LOGINS)
     await enforce(limiter, limits.LOGIN_PER_USER, body.username.strip().lower(), message=limits.TOO_MANY_LOGINS)
@@ -53,7 +54,7 @@ async def log_in(body: LoginRequest, write: WriteDb, ctx: Ctx, limiter: Limiter,
         await enforce(limiter, limits.TWO_FACTOR_PER_USER, body.username.strip().lower(),
                       message=limits.TOO_MANY_2FA)
     new = await sessions.login(write, username=body.username, password=body.password, totp_code=body.totp_code,
-                               recovery_code=body.recovery_code, ctx=ctx)
+                               recovery_code=body.recovery_code, ctx=ctx, read=read)
     return SessionPublic(token=new.token, expires_at=new.expires_at, username=new.username)
 
 

@@ -21,6 +21,7 @@ class Notifier:
     def __init__(self, sender: EmailSender) -> None:
         self.sender = sender
         self._pending: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Lock()  # fair: messages leave in the order they were sent
 
     def send(self, message: OutgoingEmail) -> None:
         task = asyncio.get_running_loop().create_task(self._deliver(message))
@@ -29,7 +30,8 @@ class Notifier:
 
     async def _deliver(self, message: OutgoingEmail) -> None:
         try:
-            await self.sender.send(message)
+            async with self._one_at_a_time:
+                await self.sender.send(message)
         except Exception as exc:  # noqa: BLE001 - a lost email is logged, never raised into a request
             log.error("email_failed", to=message.to, subject=message.subject, error=str(exc))
 

@@ -26,7 +26,7 @@ from services.accounts.service.context import AccountsContext
 from services.accounts.service.sessions import Account
 from services.accounts.service.users import require_user
 from shared.audit import record_audit
-from shared.auth.service import MAINTAINER, OWNER
+from shared.auth.service import MAINTAINER, OWNER, require_user_role
 from shared.db import WriteSession
 from shared.events.journal import JournalAction, record_event
 from shared.names import is_valid_name, normalize_name
@@ -58,12 +58,8 @@ async def find_project(repo: AccountsRepository, name: str, *, lock: bool = Fals
 
 
 async def require_project_role(repo: AccountsRepository, account: Account, project: Project, *roles: str) -> Role:
-    role = await repo.role_of(account.user_id, project.id)
-    if role is None or role.role_name not in roles:
-        if role is None:  # someone with no role learns nothing more than that the project is not theirs
-            raise NotAllowedError(f"You have no role on project {project.name!r}.")
-        raise NotAllowedError(f"Only owners of {project.name!r} can do this; you are a {role.role_name.lower()}.")
-    return role
+    return await require_user_role(repo.session, user_id=account.user_id, project_id=project.id,
+                                   project_name=project.name, roles=roles)
 
 
 async def _log(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from shared.db import ReadSession, WriteSession
 from shared.schema import UserSession
 
 SESSION_PREFIX = "whs-"
-_WRONG = "Wrong username or password."
+_WRONG = ("Wrong username or password. Check both and try again, or ask for a reset link with "
+          "POST /api/account/password/reset-request.")
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,18 @@ def _digest(secret: str) -> str:
 async def login(
     session: WriteSession, *, username: str, password: str, totp_code: str | None = None,
     recovery_code: str | None = None, ctx: AccountsContext, now: datetime | None = None,
+    read: ReadSession | None = None,
 ) -> NewSession:
-    """Password, then the second factor when the account has one; one answer for every wrong password."""
+    """Password, then the second factor when the account has one; one answer for every wrong password.
+
+    With ``read``, the password is checked on the read handle, so the half second of argon2 is
+    not spent inside the write transaction (on SQLite that would hold the one write lock).
+    """
     now = now or datetime.now(UTC)
+    user_id = await _check_password(read if read is not None else session, username=username, password=password)
     repo = AccountsRepository(session)
-    user = await repo.get_user(username.strip().lower())
-    password_hash = user.password_hash if user is not None else None
-    if not verify_password_or_waste_time(password_hash, password) or user is None or not user.is_active:
+    user = await repo.get_user_by_id(user_id)
+    if user is None or not user.is_active:
         raise InvalidCredentialsError(_WRONG)
     await check_second_factor(session, user, code=totp_code, recovery_code=recovery_code, now=now)
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
@@ -65,6 +72,16 @@ async def login(
     await record_audit(session, "account:login", actor_id=user.id, actor=user.username, user_id=user.id,
                        details={"two_factor": user.totp_enabled})
     return NewSession(id=row.id, token=secret, expires_at=row.expires_at, user_id=user.id, username=user.username)
+
+
+async def _check_password(session: ReadSession | WriteSession, *, username: str, password: str) -> int:
+    user = await AccountsRepository(session).get_user(username.strip().lower())
+    password_hash = user.password_hash if user is not None else None
+    # argon2 runs in a worker thread: on the event loop it would stall every other request.
+    matches = await asyncio.to_thread(verify_password_or_waste_time, password_hash, password)
+    if not matches or user is None or not user.is_active:
+        raise InvalidCredentialsError(_WRONG)
+    return user.id
 
 
 async def authenticate_session(session: ReadSession, secret: str, *, now: datetime | None = None) -> Account:

@@ -45,7 +45,7 @@ async def confirm_totp(
     """Turn TOTP on with a first code from the app; return fresh recovery codes (shown once)."""
     user = await require_user_id(session, user_id)
     if user.totp_enabled:
-        raise TwoFactorStateError("Two-factor authentication is already enabled.")
+        raise TwoFactorStateError("Two-factor authentication is already enabled; there is nothing to confirm.")
     if user.totp_secret is None:
         raise TwoFactorStateError("Start enrolment first with POST /api/account/2fa/totp.")
     await _check_totp(session, user, code, now=now or datetime.now(UTC))
@@ -62,7 +62,8 @@ async def disable_totp(
 ) -> None:
     user = await require_user_id(session, user_id)
     if not user.totp_enabled:
-        raise TwoFactorStateError("Two-factor authentication is not enabled.")
+        raise TwoFactorStateError("Two-factor authentication is not enabled; turn it on first with "
+                                  "POST /api/account/2fa/totp.")
     await check_second_factor(session, user, code=code, recovery_code=recovery_code, now=now)
     user.totp_enabled = False
     user.totp_secret = None
@@ -77,7 +78,8 @@ async def regenerate_recovery_codes(
 ) -> list[str]:
     user = await require_user_id(session, user_id)
     if not user.totp_enabled:
-        raise TwoFactorStateError("Two-factor authentication is not enabled.")
+        raise TwoFactorStateError("Two-factor authentication is not enabled; turn it on first with "
+                                  "POST /api/account/2fa/totp.")
     await _check_totp(session, user, code, now=now or datetime.now(UTC))
     codes = await _replace_recovery_codes(session, user)
     await record_audit(session, "2fa:recovery_codes_regenerated", actor_id=user.id, actor=user.username,
@@ -113,7 +115,8 @@ async def _check_totp(session: WriteSession, user: User, code: str, *, now: date
 async def _burn_recovery_code(session: WriteSession, user: User, code: str, *, now: datetime) -> None:
     digest = totp.hash_recovery_code(code)
     if not await AccountsRepository(session).burn_recovery_code(user.id, digest, now=now):
-        raise InvalidTwoFactorCodeError("The recovery code is wrong or has already been used.")
+        raise InvalidTwoFactorCodeError("The recovery code is wrong or has already been used; use another of "
+                                        "your recovery codes, or a code from the authenticator app.")
     await record_audit(session, "2fa:recovery_code_used", actor_id=user.id, actor=user.username, user_id=user.id)
 
 

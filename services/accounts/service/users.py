@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
 
 from services.accounts.errors import (
     InvalidCredentialsError,
@@ -46,11 +49,16 @@ def check_email(email: str) -> str:
     return email.lower()
 
 
-def _hash(password: str) -> str:
+async def _hash(password: str) -> str:
+    # argon2 costs about half a second of CPU: off the event loop (STYLE: CPU work goes through to_thread).
     try:
-        return hash_password(password)
+        return await asyncio.to_thread(hash_password, password)
     except ValueError as exc:
         raise InvalidPasswordError(str(exc)) from exc
+
+
+async def _password_matches(user: User, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, user.password_hash, password)
 
 
 async def create_user(
@@ -60,15 +68,27 @@ async def create_user(
     repo = AccountsRepository(session)
     normalized = check_username(username)
     address = check_email(email)
+    password_hash = await _hash(password)  # before the first query: not inside the write transaction
+    await _check_free(repo, username=username, normalized=normalized, email=email, address=address)
+    try:
+        async with session.begin_nested():
+            user = User(username=username, normalized_username=normalized, password_hash=password_hash,
+                        is_active=True, is_superuser=is_superuser, totp_enabled=False)
+            await repo.add(user)
+            await repo.add(Email(user_id=user.id, email=address, verified=email_verified, primary=True))
+    except IntegrityError:
+        # A concurrent registration took the name or the address after the check: say which.
+        await _check_free(repo, username=username, normalized=normalized, email=email, address=address)
+        raise
+    return user
+
+
+async def _check_free(repo: AccountsRepository, *, username: str, normalized: str, email: str, address: str) -> None:
     if await repo.get_user(normalized) is not None:
         raise UserExistsError(f"User {username!r} already exists; choose another username.")
     if await repo.email_taken(address):
-        raise UserExistsError(f"Email address {email!r} is already in use.")
-    user = User(username=username, normalized_username=normalized, password_hash=_hash(password),
-                is_active=True, is_superuser=is_superuser, totp_enabled=False)
-    await repo.add(user)
-    await repo.add(Email(user_id=user.id, email=address, verified=email_verified, primary=True))
-    return user
+        raise UserExistsError(f"Email address {email!r} is already in use; register with another address, "
+                              "or reset the password of the account that has it.")
 
 
 async def require_user(session: WriteSession, username: str) -> User:
@@ -92,7 +112,7 @@ async def set_password(session: WriteSession, username: str, *, password: str, n
 
 
 async def _replace_password(session: WriteSession, user: User, *, password: str, now: datetime) -> None:
-    user.password_hash = _hash(password)
+    user.password_hash = await _hash(password)
     user.password_changed_at = now
     await AccountsRepository(session).delete_sessions(user.id)
 
@@ -156,8 +176,9 @@ async def change_password(
     now: datetime | None = None,
 ) -> None:
     user = await require_user_id(session, user_id)
-    if not verify_password(user.password_hash, current_password):
-        raise InvalidCredentialsError("The current password is wrong.")
+    if not await _password_matches(user, current_password):
+        raise InvalidCredentialsError("The current password is wrong; send the password you log in with "
+                                      "as current_password.")
     await _replace_password(session, user, password=new_password, now=now or datetime.now(UTC))
     await record_audit(session, "password:changed", actor_id=user.id, actor=user.username, user_id=user.id)
     await _tell_password_changed(session, user, ctx=ctx)
@@ -198,7 +219,9 @@ async def reset_password(
     session: WriteSession, *, token: str, new_password: str, ctx: AccountsContext, now: datetime | None = None
 ) -> User:
     payload = _unsign(ctx, purpose=RESET_PURPOSE, token=token, ttl=ctx.settings.password_reset_ttl)
-    user = await AccountsRepository(session).get_user_by_id(int(payload.get("u", 0)))
+    # The row stays locked until commit, so two requests racing with one link cannot both see the old
+    # password: the second waits, then finds the link used (SQLite's writers are serialised anyway).
+    user = await session.get(User, int(payload.get("u", 0)), with_for_update=True)
     if user is None or not user.is_active or _reset_payload(user) != payload:
         raise InvalidLinkError("This reset link has already been used or is not valid; ask for a new one.")
     await _replace_password(session, user, password=new_password, now=now or datetime.now(UTC))
@@ -209,8 +232,8 @@ async def reset_password(
 
 async def deactivate_self(session: WriteSession, *, user_id: int, password: str) -> None:
     user = await require_user_id(session, user_id)
-    if not verify_password(user.password_hash, password):
-        raise InvalidCredentialsError("The password is wrong.")
+    if not await _password_matches(user, password):
+        raise InvalidCredentialsError("The password is wrong; send the password you log in with to confirm.")
     await _deactivate(session, user, actor_id=user.id, actor=user.username)
 
 
