@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
-from services.accounts.service.context import AccountsContext
+from services.accounts.service.context import AccountsContext, Notifier, Postbox
 from services.accounts.service.sessions import Account, authenticate_session
 from shared.config import AccountsSettings
 from shared.ratelimit import RateLimiter
@@ -21,8 +23,14 @@ async def _settings(request: Request) -> AccountsSettings:
     return request.app.state.settings
 
 
-async def _ctx(request: Request) -> AccountsContext:
-    return request.app.state.accounts
+async def request_context(request: Request) -> AsyncIterator[AccountsContext]:
+    """The use cases' context, with email held back until the request has committed."""
+    process: AccountsContext = request.app.state.accounts
+    postbox = Postbox()
+    yield replace(process, notifier=postbox)
+    if getattr(request.state, "committed", False):
+        assert isinstance(process.notifier, Notifier)
+        postbox.forward(process.notifier)
 
 
 async def _limiter(request: Request) -> RateLimiter:
@@ -52,7 +60,7 @@ async def _current_account(
 # A row id in a path: out of the database's 64-bit range is a malformed request (422), not a crash.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Settings = Annotated[AccountsSettings, Depends(_settings)]
-Ctx = Annotated[AccountsContext, Depends(_ctx)]
+Ctx = Annotated[AccountsContext, Depends(request_context)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
 ClientIp = Annotated[str, Depends(_client_ip)]
 CurrentAccount = Annotated[Account, Depends(_current_account)]

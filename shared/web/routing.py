@@ -25,6 +25,7 @@ class AutoCommitRoute(APIRoute):
             session = getattr(request.state, "write_session", None)
             if session is not None and response.status_code < 400:
                 await session.commit()
+                request.state.committed = True  # what follows the commit (e.g. email) may now go out
             return response
 
         return commit_then_respond

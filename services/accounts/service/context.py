@@ -41,11 +41,27 @@ class Notifier:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
+class Postbox:
+    """A request's outgoing email, held until the request's transaction has committed:
+    a change that rolls back sends nothing."""
+
+    def __init__(self) -> None:
+        self.held: list[OutgoingEmail] = []
+
+    def send(self, message: OutgoingEmail) -> None:
+        self.held.append(message)
+
+    def forward(self, notifier: Notifier) -> None:
+        for message in self.held:
+            notifier.send(message)
+        self.held.clear()
+
+
 @dataclass(frozen=True)
 class AccountsContext:
     settings: AccountsSettings
     keys: tuple[bytes, ...]  # the suite's secret keys, current first
-    notifier: Notifier = field(compare=False)
+    notifier: Notifier | Postbox = field(compare=False)
 
     @property
     def signing_key(self) -> bytes:
