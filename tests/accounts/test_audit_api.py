@@ -172,3 +172,20 @@ class TestProjectEvents:
             response = await client.get(DEMO_EVENTS, params={"limit": limit}, headers=alice)
             assert response.status_code == 422, limit
             assert error(response)["code"] == "ValidationFailed" and "limit" in error(response)["message"]
+
+
+class TestProjectManagementIsAudited:
+    async def test_yank_status_and_delete_are_listed_with_who_and_whence(
+        self, client: httpx.AsyncClient, db: Database, alice: dict[str, str], demo: str
+    ) -> None:
+        token = await make_token(db, "alice")
+        auth = {"Authorization": f"Bearer {token}"}
+        yanked = await client.post("/api/projects/demo/releases/1.0/yank", json={"reason": "broken"}, headers=auth)
+        assert yanked.status_code == 200, yanked.text
+        archived = await client.post("/api/projects/demo/status", json={"status": "archived"}, headers=auth)
+        assert archived.status_code == 200, archived.text
+        events = (await page(client, DEMO_EVENTS, alice))["events"]
+        assert [e["action"] for e in events[:2]] == ["project:status_changed", "release:yanked"]
+        assert events[1]["details"]["version"] == "1.0" and events[1]["details"]["reason"] == "broken"
+        assert events[0]["details"]["status"] == "archived"
+        assert {e["actor"] for e in events[:2]} == {"alice"} and {e["ip"] for e in events[:2]} == {ASGI_CLIENT_IP}

@@ -8,6 +8,7 @@ stay in storage, invisible without their rows, for an operator to collect.
 from __future__ import annotations
 
 from services.upload.repository import UploadRepository
+from shared.audit import record_audit
 from shared.auth.service import OWNER, Identity, require_role
 from shared.db import WriteSession
 from shared.errors import ForbiddenError, NotFoundError
@@ -85,6 +86,7 @@ class ManageService:
         await repo.delete_project(proj.id)
         await record_event(repo.session, JournalAction.PROJECT_DELETED, project_name=proj.name, project_id=None,
                            actor=identity.username)
+        await _audit(repo, JournalAction.PROJECT_DELETED, proj.name, identity)
 
 
 def _file_payload(file: File) -> dict[str, object]:
@@ -126,3 +128,16 @@ async def _journal(
 ) -> None:
     await record_event(repo.session, action, project_name=project.name, project_id=project.id,
                        actor=identity.username, **fields)  # type: ignore[arg-type]
+    await _audit(repo, action, project.name, identity, **fields)
+
+
+async def _audit(
+    repo: UploadRepository, action: JournalAction, project_name: str, identity: Identity, **fields: object
+) -> None:
+    """The same change in the project's audit log ("release_yanked" → "release:yanked"), with who and whence."""
+    details = {key: value for key, value in fields.items() if key in ("version", "filename") and value}
+    if isinstance(fields.get("payload"), dict):
+        details.update({k: v for k, v in fields["payload"].items() if k in ("reason", "status")})
+    await record_audit(repo.session, action.value.replace("_", ":", 1), actor_id=identity.user_id,
+                       actor=identity.username, project_name=project_name,
+                       details={**details, "token_id": identity.token_id})
