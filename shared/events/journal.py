@@ -4,6 +4,15 @@ MIR-2: every change to a project draws a new serial from the one journal, and
 the project's ``last_serial`` follows it (MIR-1).  No write path may bypass
 ``record_event``; search indexing, cache purges and the bus relay all follow
 the journal.
+
+Serials are safe to follow: they are handed out in commit order.  A reader that
+remembers "the last serial I saw" never skips a row that commits later with a
+smaller serial, because no such row can exist: on Postgres a transaction takes
+its first serial under a transaction-level advisory lock, held until it commits
+or rolls back, so the next writer draws its serial only after that; on SQLite
+writers are serialised by the database lock from ``BEGIN IMMEDIATE`` to commit.
+The lock is held only from a transaction's first journal row to its commit,
+which every write path keeps to a few inserts (uploads do their slow work first).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.schema import JournalEntry, Project
@@ -35,6 +44,15 @@ class JournalAction(StrEnum):
     PUBLISHER_REMOVED = "publisher_removed"
 
 
+JOURNAL_LOCK_KEY = 0x77686A6F75726E6C  # "whjournl": the advisory lock that orders serials by commit
+
+
+async def _take_serial_lock(session: AsyncSession) -> None:
+    """Postgres: hold the journal lock until this transaction ends (taking it again is harmless)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOURNAL_LOCK_KEY})
+
+
 async def record_event(
     session: AsyncSession,
     action: JournalAction,
@@ -50,6 +68,7 @@ async def record_event(
 
     ``project_id`` is None only when the project itself is being deleted.
     """
+    await _take_serial_lock(session)
     entry = JournalEntry(
         action=str(action),
         project_name=project_name,
