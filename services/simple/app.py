@@ -7,13 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.simple.changelog import ChangelogService
 from services.simple.routes import router
 from services.simple.service import SimpleService
 from shared.config import SimpleSettings
 from shared.web.app import core_resources, new_app
 
 SERVICE_NAME = "simple"
-PATH_PREFIXES = ("/simple", "/pypi", "/packages")
+PATH_PREFIXES = ("/simple", "/pypi", "/packages", "/api/changelog")
 
 
 def create_app(settings: SimpleSettings) -> FastAPI:
@@ -21,6 +22,7 @@ def create_app(settings: SimpleSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with core_resources(app, settings, service_name=SERVICE_NAME):
             app.state.simple_service = SimpleService()
+            app.state.changelog_service = ChangelogService(app.state.db)
             yield
 
     app = new_app(title="Wheelhouse simple index", lifespan=lifespan)

@@ -49,6 +49,16 @@ _PAGE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    serial: int
+    project: str
+    version: str | None
+    action: str
+    filename: str | None
+    time: datetime
+
+
 class SimpleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -71,6 +81,15 @@ class SimpleRepository:
 
     async def global_serial(self) -> int:
         return int(await self.session.scalar(select(func.coalesce(func.max(JournalEntry.serial), 0))) or 0)
+
+    async def journal_since(self, since: int, *, limit: int) -> list[JournalRow]:
+        """Journal rows after ``since`` in serial order (serials are handed out in commit order)."""
+        rows = await self.session.execute(
+            select(JournalEntry.serial, JournalEntry.project_name, JournalEntry.version, JournalEntry.action,
+                   JournalEntry.filename, JournalEntry.created)
+            .where(JournalEntry.serial > since).order_by(JournalEntry.serial).limit(limit)
+        )
+        return [JournalRow(*row) for row in rows]
 
     async def page_files(self, project_id: int) -> list[tuple[Any, ...]]:
         """Rows with the columns of ``_PAGE_COLUMNS``, unordered (the caller sorts)."""
@@ -102,5 +121,6 @@ class SimpleRepository:
             )
         ).first()
         return StoredFile(*row) if row else None
+
 
 

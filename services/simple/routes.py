@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from services.simple.deps import ReadDb, Settings, Simple, Storage
+from services.simple.changelog import MAX_PAGE, event_json
+from services.simple.deps import Changelog, ReadDb, Settings, Simple, Storage
 from services.simple.http import content_range, etag_matches, parse_range, unsatisfied_content_range
 from services.simple.negotiation import JSON_V1, TEXT_HTML, choose_media_type
 from services.simple.service import RenderedPage
 from shared.names import normalize_name
-from shared.web.cache import INDEX_KEY, immutable_headers, page_headers, project_key
+from services.simple.xmlrpc import FAULT_REQUEST, MAX_REQUEST_BYTES, XmlRpcFault, dump_fault, parse_call
+from shared.web.cache import INDEX_KEY, NO_STORE, immutable_headers, page_headers, project_key
 
 router = APIRouter()
 
@@ -142,3 +146,64 @@ async def get_file(request: Request, path: str, read: ReadDb, simple: Simple, st
         return Response(status_code=status, headers=headers, media_type=FILE_CONTENT_TYPE)
     body = storage.iter_range(blob.key, start=start, end=end)
     return StreamingResponse(body, status_code=status, headers=headers, media_type=FILE_CONTENT_TYPE)
+
+
+# --- the changelog for mirrors ---------------------------------------------------------------
+
+CHANGELOG_KEY = "changelog"
+Serial = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+
+@router.get("/api/changelog")
+async def get_changelog(read: ReadDb, changelog: Changelog, settings: Settings, since: Serial = 0,
+                        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> Response:
+    """The journal after ``since``, oldest first: follow it with ``since`` = the last serial seen."""
+    page = await changelog.page(read, since=since, limit=limit)
+    newest = page.events[-1].serial if page.events else since
+    body = {"events": [event_json(row) for row in page.events], "last_serial": page.last_serial,
+            "next": f"/api/changelog?since={newest}&limit={limit}"}
+    if page.complete:  # a full page after a given serial never changes
+        headers = immutable_headers(keys=[CHANGELOG_KEY])
+    else:
+        headers = page_headers(max_age=5, surrogate_max_age=settings.page_surrogate_max_age, keys=[CHANGELOG_KEY],
+                               stale_if_error=settings.stale_if_error, stale_while_revalidate=0)
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/api/changelog/stream")
+async def stream_changelog(request: Request, read: ReadDb, changelog: Changelog,
+                           since: Serial | None = None) -> StreamingResponse:
+    """The journal as Server-Sent Events, live. Starts after ``since``, else after the
+    ``Last-Event-ID`` a reconnecting client sends, else at the newest event."""
+    start = since if since is not None else _last_event_id(request)
+    if start is None:
+        start = await changelog.changelog_last_serial(read)
+    await read.rollback()  # no snapshot held for the life of the stream
+    events = changelog.follow(since=start, disconnected=request.is_disconnected)
+    return StreamingResponse(events, media_type="text/event-stream",
+                             headers={**NO_STORE, "X-Accel-Buffering": "no"})
+
+
+def _last_event_id(request: Request) -> int | None:
+    value = request.headers.get("last-event-id", "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+@router.post("/pypi")
+async def xmlrpc_call(request: Request, read: ReadDb, changelog: Changelog) -> Response:
+    """XML-RPC for mirror tools: changelog_last_serial, changelog_since_serial, list_packages_with_serial."""
+    try:
+        body = await changelog.answer(read, parse_call(await _capped_body(request)))
+    except XmlRpcFault as fault:
+        body = dump_fault(fault)
+    return Response(body, media_type="text/xml", headers=NO_STORE)
+
+
+async def _capped_body(request: Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            raise XmlRpcFault(FAULT_REQUEST, f"The request is larger than {MAX_REQUEST_BYTES} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
