@@ -119,3 +119,29 @@ class TestUsersAndTokens:
         assert code == 2 and "Nothing to restrict" in err
         code, _, err = wheelhouse(monkeypatch, capsys, "tokens", "restrict", "pypi-garbage", "--project", "x")
         assert code == 2 and "error" in err
+
+
+class TestWorkerStatus:
+    def test_lists_each_consumer_with_its_lag(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = wheelhouse(monkeypatch, capsys, "worker", "status")
+        assert code == 0 and "no consumer has run yet" in out
+
+        async def journal_and_cursor() -> None:
+            from shared.events import CursorStore, JournalAction, record_event
+
+            db = Database.from_settings(ServeSettings(data_dir=data_dir), service_name="tests")
+            try:
+                for _ in range(3):
+                    async with db.write_session() as session:
+                        await record_event(session, JournalAction.FILE_ADDED, project_name="demo", project_id=None)
+                        await session.commit()
+                await CursorStore(db).advance("search-indexer", 1)
+            finally:
+                await db.aclose()
+
+        asyncio.run(journal_and_cursor())
+        code, out, _ = wheelhouse(monkeypatch, capsys, "worker", "status")
+        line = next(line for line in out.splitlines() if line.startswith("search-indexer"))
+        assert code == 0 and line.split()[1:3] == ["1", "2"]

@@ -14,6 +14,7 @@ COMMANDS = {
     "db": "services.cli.db",
     "users": "services.cli.users",
     "tokens": "services.cli.tokens",
+    "worker": "services.cli.worker",
 }
 
 
@@ -81,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     restrict.add_argument("token", help="the token to narrow, or - to read it from standard input")
     restrict.add_argument("--project", action="append", help="allow only this project (repeatable)")
     restrict.add_argument("--expires-in", help="stop working after this long, such as 1h or 7d")
+
+    worker = sub.add_parser("worker", help="consumers of the journal")
+    worker_sub = worker.add_subparsers(dest="action", required=True)
+    _common(worker_sub.add_parser("status", help="each consumer's position, lag and dead letters"))
     return parser
 
 

@@ -44,13 +44,16 @@ class JournalAction(StrEnum):
     PUBLISHER_REMOVED = "publisher_removed"
 
 
+NOTIFY_CHANNEL = "wheelhouse_journal"  # shared/events/log.py listens here
 JOURNAL_LOCK_KEY = 0x77686A6F75726E6C  # "whjournl": the advisory lock that orders serials by commit
 
 
 async def _take_serial_lock(session: AsyncSession) -> None:
-    """Postgres: hold the journal lock until this transaction ends (taking it again is harmless)."""
+    """Postgres: hold the journal lock until this transaction ends (taking it again is harmless), and
+    wake the consumers listening on the journal's channel once it commits (NOTIFY is sent at commit)."""
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOURNAL_LOCK_KEY})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
+                              {"key": JOURNAL_LOCK_KEY, "channel": NOTIFY_CHANNEL})
 
 
 async def record_event(

@@ -3,6 +3,7 @@
 from shared.schema.api_token import ApiToken
 from shared.schema.audit_event import AuditEvent
 from shared.schema.base import Base
+from shared.schema.consumer import ConsumerCursor, DeadLetter
 from shared.schema.email import Email
 from shared.schema.file import File
 from shared.schema.filename_registry import FilenameRegistry
@@ -25,6 +26,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "ConsumerCursor",
+    "DeadLetter",
     "Email",
     "File",
     "FilenameRegistry",
