@@ -10,9 +10,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.schema import Base
+from shared.schema.search_document import is_search_engine_object
 
 target_metadata = Base.metadata
 MIGRATION_LOCK_ID = 0x77686C73  # "whls"
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Autogenerate skips the search engine structures migration 0004 creates outside the models."""
+    return not is_search_engine_object(name, type_, parent_names)
 
 
 def _configure_and_run(connection: Connection) -> None:
@@ -27,6 +33,7 @@ def _configure_and_run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     try:
         with context.begin_transaction():

@@ -15,6 +15,7 @@ from shared.schema.recovery_code import RecoveryCode
 from shared.schema.release import Release
 from shared.schema.role import ROLE_NAMES, Role
 from shared.schema.role_invitation import RoleInvitation
+from shared.schema.search_document import SearchEntry
 from shared.schema.used_oidc_token import UsedOidcToken
 from shared.schema.user import User
 from shared.schema.user_session import UserSession
@@ -39,6 +40,7 @@ __all__ = [
     "Release",
     "Role",
     "RoleInvitation",
+    "SearchEntry",
     "UsedOidcToken",
     "User",
     "UserSession",
