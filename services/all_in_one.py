@@ -6,8 +6,9 @@ table the edge routes by, so one process behaves like the scaled deployment.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -16,12 +17,14 @@ from services.accounts.app import PATH_PREFIXES as ACCOUNTS_PREFIXES
 from services.accounts.app import create_app as create_accounts
 from services.search.app import PATH_PREFIXES as SEARCH_PREFIXES
 from services.search.app import create_app as create_search
+from services.search.worker import search_indexer
 from services.simple.app import PATH_PREFIXES as SIMPLE_PREFIXES
 from services.simple.app import create_app as create_simple
 from services.upload.app import PATH_PREFIXES as UPLOAD_PREFIXES
 from services.upload.app import create_app as create_upload
 from shared.config import ServeSettings
 from shared.errors import NotFoundError
+from shared.events import ConsumerRunner
 from shared.web.app import new_app
 
 
@@ -32,9 +35,11 @@ def _matches(path: str, prefix: str) -> bool:
 class AllInOne:
     """An ASGI app that runs every service's lifespan and dispatches by path prefix."""
 
-    def __init__(self, routes: list[tuple[tuple[str, ...], FastAPI]], *, fallback: FastAPI) -> None:
+    def __init__(self, routes: list[tuple[tuple[str, ...], FastAPI]], *, fallback: FastAPI,
+                 workers: Sequence[WorkerFactory] = ()) -> None:
         self.routes = routes
         self.fallback = fallback
+        self.workers = list(workers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -52,6 +57,8 @@ class AllInOne:
         async with AsyncExitStack() as stack:
             for _prefixes, app in [*self.routes, ((), self.fallback)]:
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            for factory in self.workers:
+                await stack.enter_async_context(_running(factory))
             yield
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -67,6 +74,22 @@ class AllInOne:
             await send({"type": f"lifespan.{kind}.failed", "message": repr(exc)})
             raise
         await send({"type": "lifespan.shutdown.complete"})
+
+
+WorkerFactory = Callable[[], AbstractAsyncContextManager[ConsumerRunner]]
+
+
+@asynccontextmanager
+async def _running(factory: WorkerFactory) -> AsyncIterator[None]:
+    """A consumer of the journal, run in-process (the embedded default) until shutdown."""
+    stop = asyncio.Event()
+    async with factory() as runner:
+        task = asyncio.create_task(runner.run(stop, idle_wait=1.0), name=runner.consumer.name)
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
 
 
 def _fallback_app() -> FastAPI:
@@ -87,11 +110,14 @@ def _fallback_app() -> FastAPI:
     return app
 
 
-def create_app(settings: ServeSettings) -> AllInOne:
+def create_app(settings: ServeSettings, *, workers: bool = False) -> AllInOne:
+    """Every service in one ASGI app; with ``workers``, the consumers of the journal run in it too
+    (``wheelhouse serve``; tests start the ones they need themselves)."""
+    indexer: WorkerFactory = lambda: search_indexer(settings, poll_interval=0.2)  # noqa: E731
     routes = [
         (UPLOAD_PREFIXES, create_upload(settings)),
         (SIMPLE_PREFIXES, create_simple(settings)),
         (SEARCH_PREFIXES, create_search(settings)),
         (ACCOUNTS_PREFIXES, create_accounts(settings)),
     ]
-    return AllInOne(routes, fallback=_fallback_app())
+    return AllInOne(routes, fallback=_fallback_app(), workers=[indexer] if workers else [])

@@ -15,6 +15,7 @@ COMMANDS = {
     "users": "services.cli.users",
     "tokens": "services.cli.tokens",
     "worker": "services.cli.worker",
+    "search": "services.cli.search",
 }
 
 
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="consumers of the journal")
     worker_sub = worker.add_subparsers(dest="action", required=True)
     _common(worker_sub.add_parser("status", help="each consumer's position, lag and dead letters"))
+    _common(worker_sub.add_parser("search-indexer", help="keep the search index in step with the journal"))
+
+    search = sub.add_parser("search", help="the search index")
+    search_sub = search.add_subparsers(dest="action", required=True)
+    _common(search_sub.add_parser("reindex", help="rebuild the search index from the database"))
     return parser
 
 

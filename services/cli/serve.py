@@ -22,7 +22,7 @@ def _serve_all(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.database_url)  # the embedded default migrates on start
-    run_app(create_app(settings), settings, service="all-in-one")
+    run_app(create_app(settings, workers=True), settings, service="all-in-one")
     return 0
 
 

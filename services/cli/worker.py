@@ -1,14 +1,21 @@
-"""``wheelhouse worker status``: every consumer's cursor on the journal, its lag and its dead letters."""
+"""``wheelhouse worker NAME`` runs one consumer of the journal until SIGTERM or SIGINT (one per
+Kubernetes Deployment); ``wheelhouse worker status`` shows every consumer's cursor, lag and dead letters."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 
 from services.cli.settings import settings_from_args
+from services.search.worker import search_indexer
 from shared import migrations
 from shared.db import Database
+from shared.logging import configure_logging
 from shared.events import ConsumerStatus, CursorStore
+
+
+WORKERS = {"search-indexer": search_indexer}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(settings.database_url)
+    if args.action != "status":
+        return _run_worker(args.action, settings)
 
     async def main() -> list[ConsumerStatus]:
         db = Database.from_settings(settings, service_name="cli")
@@ -32,4 +41,19 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row.name:<24} {row.last_serial:>10} {row.behind_serials:>10} {row.behind_seconds:>10.1f} "
               f"{row.dead_letters:>7}")
+    return 0
+
+
+def _run_worker(name: str, settings) -> int:  # noqa: ANN001
+    configure_logging(service=name, log_format=settings.log_format, level=settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with WORKERS[name](settings) as runner:
+            await runner.run(stop)
+
+    asyncio.run(main())
     return 0

@@ -60,3 +60,18 @@ def test_the_stream_delivers_an_upload_live(server: Server, token: str, tmp_path
     listener.join(30)
     assert [(e["project"], e["action"]) for e in received] == [
         ("streamed", "project_created"), ("streamed", "release_created"), ("streamed", "file_added")]
+
+
+def test_an_upload_becomes_searchable_on_the_embedded_default(server: Server, token: str, tmp_path: Path) -> None:
+    """``wheelhouse serve`` runs the search indexer in-process, following the journal."""
+    import time
+
+    wheel = build_wheel(subdir(tmp_path, "f"), name="findable-thing", version="1.0")
+    assert twine_upload(server, token, wheel).returncode == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        results = httpx.get(f"{server.url}/api/search", params={"q": "findable-thing"}, trust_env=False).json()
+        if results["results"]:
+            break
+        time.sleep(0.1)
+    assert results["results"][0]["name"] == "findable-thing"

@@ -70,10 +70,19 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
     assert (tmp_path / "t" / "solo-1.0.dist-info").is_dir()
 
 
-def test_search_runs_alone_and_answers_501(services: dict[str, Server]) -> None:
-    response = httpx.get(services["search"].url + "/api/search")
-    assert response.status_code == 501
-    assert response.json()["error"]["code"] == "NotImplementedYet"
+def test_search_runs_alone_and_answers_from_the_index(services: dict[str, Server], tmp_path: Path) -> None:
+    upload = services["upload"]
+    upload.wheelhouse("users", "create", "sam", "--email", "sam@example.org", "--password-stdin",
+                      input="s3cret-passw0rd\n")
+    token = upload.wheelhouse("tokens", "create", "--user", "sam").strip()
+    wheel = build_wheel(subdir(tmp_path, "s"), name="searchable", version="1.0")
+    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
+                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
+                   capture_output=True)
+    upload.wheelhouse("search", "reindex")  # no indexer worker runs here: rebuild from the database
+    response = httpx.get(services["search"].url + "/api/search", params={"q": "searchable"})
+    assert response.status_code == 200
+    assert [r["name"] for r in response.json()["results"]][:1] == ["searchable"]
 
 
 def test_token_from_the_accounts_service_uploads_through_the_upload_service(

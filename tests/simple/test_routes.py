@@ -223,8 +223,3 @@ class TestRetired:
     async def test_mir4_pep381_routes_do_not_exist(self, client: httpx.AsyncClient, path: str) -> None:
         assert (await client.get(path)).status_code == 404
 
-    @pytest.mark.parametrize("path", ["/api/search", "/search"])
-    async def test_search_mount_points_answer_501(self, client: httpx.AsyncClient, path: str) -> None:
-        response = await client.get(path)
-        assert response.status_code == 501
-        assert response.json()["error"]["code"] == "NotImplementedYet"
