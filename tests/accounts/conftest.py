@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.message
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 
 from services.accounts.mail import read_messages
 from services.all_in_one import AllInOne
+from shared.ratelimit import RateLimit, RateLimiter, RateLimitResult
 from shared.config import ServeSettings
 
 PASSWORD = "correct horse battery"  # tests/factories/accounts.py make_user's default
@@ -55,3 +57,26 @@ async def login(client: httpx.AsyncClient, username: str = "alice", password: st
                                  json={"username": username, "password": password, **second_factor})
     assert response.status_code == 200, response.text
     return bearer(response.json()["token"])
+
+
+class PinnedClockLimiter:
+    """The app's limiter with every hit counted at one moment (no window boundary mid-test)."""
+
+    def __init__(self, inner: RateLimiter, now: datetime) -> None:
+        self.inner = inner
+        self.now = now
+
+    async def hit(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> RateLimitResult:
+        return await self.inner.hit(policy, *identifiers, now=self.now)
+
+    async def clear(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> None:
+        await self.inner.clear(policy, *identifiers, now=self.now)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+def pinned_limits(accounts_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts_app.state, "rate_limiter",
+                        PinnedClockLimiter(accounts_app.state.rate_limiter, datetime.now(UTC)))

@@ -26,7 +26,6 @@ from services.accounts.service.users import RESET_PURPOSE, VERIFY_PURPOSE
 from shared.auth import passwords, signing
 from shared.config import ServeSettings
 from shared.db import Database
-from shared.ratelimit import RateLimit, RateLimiter, RateLimitResult
 from shared.schema import Email, User, UserSession
 from tests.accounts.conftest import PASSWORD, Outbox, bearer, login
 from tests.factories.accounts import TEST_KEYS, make_token, make_user
@@ -131,30 +130,6 @@ def error_of(response: httpx.Response) -> dict:
 
 
 # Fixtures
-
-
-class PinnedClockLimiter:
-    """The app's own limiter, every hit counted at one moment: a test's burst of
-    requests never straddles a window boundary."""
-
-    def __init__(self, inner: RateLimiter, now: datetime) -> None:
-        self.inner = inner
-        self.now = now
-
-    async def hit(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> RateLimitResult:
-        return await self.inner.hit(policy, *identifiers, now=self.now)
-
-    async def clear(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> None:
-        await self.inner.clear(policy, *identifiers, now=self.now)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@pytest.fixture
-def pinned_limits(accounts_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts_app.state, "rate_limiter",
-                        PinnedClockLimiter(accounts_app.state.rate_limiter, datetime.now(UTC)))
 
 
 @pytest.fixture

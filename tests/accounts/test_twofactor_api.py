@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import pyotp
@@ -18,7 +17,6 @@ from sqlalchemy import func, select
 from services.accounts import limits
 from shared.auth import totp
 from shared.db import Database
-from shared.ratelimit import RateLimit, RateLimiter, RateLimitResult
 from shared.schema import RecoveryCode, User, UserSession
 from tests.accounts.conftest import PASSWORD, Outbox, login
 from tests.factories.accounts import make_user
@@ -45,29 +43,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     pinned = Clock(int(time.time()) // STEP)
     monkeypatch.setattr(totp, "time_step", lambda now: pinned.step)
     return pinned
-
-
-class PinnedClockLimiter:
-    """The app's limiter with every hit counted at one moment (no window boundary mid-test)."""
-
-    def __init__(self, inner: RateLimiter, now: datetime) -> None:
-        self.inner = inner
-        self.now = now
-
-    async def hit(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> RateLimitResult:
-        return await self.inner.hit(policy, *identifiers, now=self.now)
-
-    async def clear(self, policy: RateLimit, *identifiers: str, now: datetime | None = None) -> None:
-        await self.inner.clear(policy, *identifiers, now=self.now)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@pytest.fixture
-def pinned_limits(accounts_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts_app.state, "rate_limiter",
-                        PinnedClockLimiter(accounts_app.state.rate_limiter, datetime.now(UTC)))
 
 
 @pytest.fixture

@@ -8,20 +8,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.schema import OidcPublisher, Project, UsedOidcToken
+from services.accounts.repository import AccountsRepository
+from shared.schema import OidcPublisher, UsedOidcToken
 
 
-class PublishingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, obj: object) -> None:
-        self.session.add(obj)
-        await self.session.flush()
-
-    async def delete(self, obj: object) -> None:
-        await self.session.delete(obj)
-        await self.session.flush()
+class PublishingRepository(AccountsRepository):
+    """Trusted publishers and used ID tokens, beside the account queries it inherits."""
 
     async def get(self, publisher_id: int) -> OidcPublisher | None:
         return await self.session.get(OidcPublisher, publisher_id)
@@ -64,9 +56,6 @@ class PublishingRepository:
 
     async def delete_pending_for(self, project_name: str) -> None:
         await self.session.execute(delete(OidcPublisher).where(OidcPublisher.pending_project_name == project_name))
-
-    async def get_project(self, name: str) -> Project | None:
-        return await self.session.scalar(select(Project).where(Project.name == name))
 
     async def claim_jti(self, *, issuer: str, jti: str, expires_at: datetime) -> bool:
         """Record an ID token as used; False when it already was (atomic on both engines)."""
