@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -77,6 +78,8 @@ class AllInOne:
 
 
 WorkerFactory = Callable[[], AbstractAsyncContextManager[ConsumerRunner]]
+RESTART_DELAY = 1.0
+log = structlog.get_logger()
 
 
 @asynccontextmanager
@@ -84,12 +87,23 @@ async def _running(factory: WorkerFactory) -> AsyncIterator[None]:
     """A consumer of the journal, run in-process (the embedded default) until shutdown."""
     stop = asyncio.Event()
     async with factory() as runner:
-        task = asyncio.create_task(runner.run(stop, idle_wait=1.0), name=runner.consumer.name)
+        task = asyncio.create_task(_supervised(runner, stop), name=runner.consumer.name)
         try:
             yield
         finally:
             stop.set()
             await task
+
+
+async def _supervised(runner: ConsumerRunner, stop: asyncio.Event) -> None:
+    """Keep a consumer running: a failure (the database restarting, say) is logged and retried,
+    never left to end indexing silently while the web side carries on."""
+    while not stop.is_set():
+        try:
+            await runner.run(stop, idle_wait=1.0)
+        except Exception:  # noqa: BLE001 - whatever stopped it, log it and start again
+            log.exception("worker_failed", consumer=runner.consumer.name)
+            await asyncio.sleep(RESTART_DELAY)
 
 
 def _fallback_app() -> FastAPI:

@@ -11,9 +11,8 @@ from services.cli.settings import settings_from_args
 from services.search.worker import search_indexer
 from shared import migrations
 from shared.db import Database
-from shared.logging import configure_logging
 from shared.events import ConsumerStatus, CursorStore
-
+from shared.logging import configure_logging
 
 WORKERS = {"search-indexer": search_indexer}
 

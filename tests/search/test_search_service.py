@@ -155,3 +155,25 @@ class TestRateLimit:
             await limiter.hit(SEARCH_PER_IP, "127.0.0.1")
         response = await client.get("/api/search", params={"q": "x"})
         assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+
+
+class TestInProcessWorker:
+    async def test_a_failing_consumer_is_restarted_not_lost(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import asyncio
+
+        from services import all_in_one
+
+        calls: list[int] = []
+
+        class Runner:
+            consumer = type("C", (), {"name": "flaky"})()
+
+            async def run(self, stop: asyncio.Event, *, idle_wait: float) -> None:
+                calls.append(1)
+                if len(calls) < 3:
+                    raise ConnectionError("database restarting")
+                stop.set()
+
+        monkeypatch.setattr(all_in_one, "RESTART_DELAY", 0)
+        await asyncio.wait_for(all_in_one._supervised(Runner(), asyncio.Event()), 5)  # type: ignore[arg-type]
+        assert len(calls) == 3
