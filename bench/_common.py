@@ -355,3 +355,20 @@ class CpuMeter:
             return ""
         return (f"\nWARNING: other processes used {self.noise:.2f} CPUs during the run: these figures are not "
                 "representative of this machine. Run again when it is idle.")
+
+
+@contextmanager
+def bench_database(tmp: Path, database_url: str | None) -> Iterator[str]:
+    """SQLite in ``tmp``, or a fresh Postgres database (its name must contain "bench"), dropped afterwards."""
+    if not database_url:
+        yield f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
+        return
+    if "bench" not in database_url.rsplit("/", 1)[-1]:
+        raise SystemExit("the Postgres database name must contain 'bench' (it is dropped at the end)")
+    import asyncio
+
+    asyncio.run(create_pg_database(database_url))
+    try:
+        yield database_url
+    finally:
+        asyncio.run(drop_pg_database(database_url))

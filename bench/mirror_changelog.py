@@ -27,8 +27,7 @@ from _common import (  # noqa: E402
     Server,
     base_env,
     cli,
-    create_pg_database,
-    drop_pg_database,
+    bench_database,
     ensure_venv,
     machine_facts,
     say,
@@ -110,7 +109,7 @@ def run(database_url: str, data_dir: Path, *, projects: int, repeat: int) -> lis
                 ("list_packages_with_serial: answer while nothing changed", raw_list),
                 ("list_packages_with_serial: parsing it with xmlrpc.client", lambda: xmlrpc.client.loads(body)),
                 ("changelog_last_serial", proxy.changelog_last_serial),
-                ("changelog_since_serial(1,000 events)", lambda: proxy.changelog_since_serial(projects - 1000)),
+                ("changelog_since_serial(1,000 events)", lambda: proxy.changelog_since_serial(max(0, projects - 1000))),
                 ("GET /api/changelog?limit=1000",
                  lambda: http.get("/api/changelog?since=0&limit=1000").raise_for_status()),
             ):
@@ -128,16 +127,8 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with temp_dir("wheelhouse-bench-mirror") as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
-        if args.database_url:
-            if "bench" not in url.rsplit("/", 1)[-1]:
-                raise SystemExit("the Postgres database name must contain 'bench' (it is dropped at the end)")
-            asyncio.run(create_pg_database(url))
-        try:
+        with bench_database(tmp, args.database_url) as url:
             rows = run(url, tmp, projects=args.projects, repeat=args.repeat)
-        finally:
-            if args.database_url:
-                asyncio.run(drop_pg_database(url))
     print()
     print(table(("fact", "value"), machine_facts(args.database_url)))
     print()

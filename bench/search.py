@@ -24,8 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    create_pg_database,
-    drop_pg_database,
+    bench_database,
     ensure_venv,
     machine_facts,
     percentile,
@@ -122,17 +121,9 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with temp_dir("wheelhouse-bench-search") as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
-        if args.database_url:
-            if "bench" not in url.rsplit("/", 1)[-1]:
-                raise SystemExit("the Postgres database name must contain 'bench' (it is dropped at the end)")
-            asyncio.run(create_pg_database(url))
-        try:
+        with bench_database(tmp, args.database_url) as url:
             migrations.upgrade(url)
             rows = asyncio.run(run(url, projects=args.projects))
-        finally:
-            if args.database_url:
-                asyncio.run(drop_pg_database(url))
     print()
     print(table(("fact", "value"), machine_facts(args.database_url)))
     print()
