@@ -52,6 +52,15 @@ class SharedSettings(BaseSettings):
     # Upload policy (as on the public index: on in production, off on the embedded default).
     upload_requires_2fa: bool | None = None  # default: True in production, False in development
     upload_requires_verified_email: bool | None = None  # default: True in production, False in development
+    # The bus: consumers read the journal from the database itself ("database", the default), or from a
+    # NATS JetStream stream that the relay worker fills from the journal ("nats").
+    bus: Literal["database", "nats"] = "database"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "WHEELHOUSE_JOURNAL"
+    nats_subject: str = "wheelhouse.journal"
+    # Search: the SQL full text of the database (default), or an OpenSearch cluster when a URL is given.
+    opensearch_url: str | None = None
+    opensearch_index: str = "wheelhouse-projects"  # the alias searches read; rebuilds swap it atomically
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> SharedSettings:

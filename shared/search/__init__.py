@@ -1,7 +1,8 @@
 """Project search behind one Protocol (STYLE §2): ``SearchIndex`` and its SQL backends."""
 
 from shared.search.base import SearchDocument, SearchHit, SearchIndex, SearchResults
-from shared.search.sql import PostgresSearchIndex, SqliteSearchIndex, open_search_index
+from shared.search.factory import open_search_index
+from shared.search.sql import PostgresSearchIndex, SqliteSearchIndex
 
 __all__ = [
     "PostgresSearchIndex",

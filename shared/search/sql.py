@@ -34,7 +34,6 @@ from typing import Any
 from sqlalchemy import Float, String, TextClause, delete, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.config import SharedSettings
 from shared.db import Database
 from shared.names import normalize_name
 from shared.schema.base import UTCDateTime
@@ -241,13 +240,3 @@ class PostgresSearchIndex(_SqlSearchIndex):
             FROM search_documents AS d, (SELECT to_tsquery('simple', CAST(:tsquery AS text)) AS query) AS q
             WHERE {where}"""
         return sql, params
-
-
-def open_search_index(settings: SharedSettings, *, db: Database) -> SearchIndex:
-    """The index for this deployment's database (``settings`` will choose OpenSearch once it exists)."""
-    dialect = db.write_engine.dialect.name
-    if dialect == "postgresql":
-        return PostgresSearchIndex(db)
-    if dialect == "sqlite":
-        return SqliteSearchIndex(db)
-    raise ValueError(f"no search index for the {dialect} dialect")
