@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -78,8 +77,6 @@ class AllInOne:
 
 
 WorkerFactory = Callable[[], AbstractAsyncContextManager[ConsumerRunner]]
-RESTART_DELAY = 1.0
-log = structlog.get_logger()
 
 
 @asynccontextmanager
@@ -87,23 +84,12 @@ async def _running(factory: WorkerFactory) -> AsyncIterator[None]:
     """A consumer of the journal, run in-process (the embedded default) until shutdown."""
     stop = asyncio.Event()
     async with factory() as runner:
-        task = asyncio.create_task(_supervised(runner, stop), name=runner.consumer.name)
+        task = asyncio.create_task(runner.run_supervised(stop), name=runner.consumer.name)
         try:
             yield
         finally:
             stop.set()
             await task
-
-
-async def _supervised(runner: ConsumerRunner, stop: asyncio.Event) -> None:
-    """Keep a consumer running: a failure (the database restarting, say) is logged and retried,
-    never left to end indexing silently while the web side carries on."""
-    while not stop.is_set():
-        try:
-            await runner.run(stop, idle_wait=1.0)
-        except Exception:  # noqa: BLE001 - whatever stopped it, log it and start again
-            log.exception("worker_failed", consumer=runner.consumer.name)
-            await asyncio.sleep(RESTART_DELAY)
 
 
 def _fallback_app() -> FastAPI:
@@ -127,11 +113,15 @@ def _fallback_app() -> FastAPI:
 def create_app(settings: ServeSettings, *, workers: bool = False) -> AllInOne:
     """Every service in one ASGI app; with ``workers``, the consumers of the journal run in it too
     (``wheelhouse serve``; tests start the ones they need themselves)."""
-    indexer: WorkerFactory = lambda: search_indexer(settings, poll_interval=0.2)  # noqa: E731
+    consumers: list[WorkerFactory] = [lambda: search_indexer(settings, poll_interval=0.2)]
+    if settings.bus == "nats":
+        from shared.events.relay import relay  # only deployments on NATS load its client
+
+        consumers.insert(0, lambda: relay(settings, poll_interval=0.2))
     routes = [
         (UPLOAD_PREFIXES, create_upload(settings)),
         (SIMPLE_PREFIXES, create_simple(settings)),
         (SEARCH_PREFIXES, create_search(settings)),
         (ACCOUNTS_PREFIXES, create_accounts(settings)),
     ]
-    return AllInOne(routes, fallback=_fallback_app(), workers=[indexer] if workers else [])
+    return AllInOne(routes, fallback=_fallback_app(), workers=consumers if workers else [])

@@ -18,7 +18,7 @@ from services.all_in_one import AllInOne, create_app
 from shared.config import ServeSettings
 from shared.db import Database
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.database", "tests.fixtures.oidc"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.database", "tests.fixtures.oidc", "tests.fixtures.nats"]
 
 # Signs API tokens in tests; the factories mint tokens with the same key the apps verify with.
 TEST_SECRET_KEY = "test-secret-key-not-for-production"

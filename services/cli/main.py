@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker_sub = worker.add_subparsers(dest="action", required=True)
     _common(worker_sub.add_parser("status", help="each consumer's position, lag and dead letters"))
     _common(worker_sub.add_parser("search-indexer", help="keep the search index in step with the journal"))
+    _common(worker_sub.add_parser("relay", help="publish the journal to NATS JetStream (WHEELHOUSE_BUS=nats)"))
 
     search = sub.add_parser("search", help="the search index")
     search_sub = search.add_subparsers(dest="action", required=True)

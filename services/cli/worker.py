@@ -12,9 +12,10 @@ from services.search.worker import search_indexer
 from shared import migrations
 from shared.db import Database
 from shared.events import ConsumerStatus, CursorStore
+from shared.events.relay import relay
 from shared.logging import configure_logging
 
-WORKERS = {"search-indexer": search_indexer}
+WORKERS = {"search-indexer": search_indexer, "relay": relay}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +53,7 @@ def _run_worker(name: str, settings) -> int:  # noqa: ANN001
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with WORKERS[name](settings) as runner:
-            await runner.run(stop)
+            await runner.run_supervised(stop)
 
     asyncio.run(main())
     return 0

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from services.search.indexing import CONSUMER_NAME, Indexer
 from shared.config import SharedSettings
 from shared.db import Database
-from shared.events import Consumer, ConsumerRunner, CursorStore, DatabaseLog
+from shared.events import Consumer, ConsumerRunner
+from shared.events.bus import open_bus
 from shared.search import open_search_index
 
 
@@ -17,12 +18,13 @@ from shared.search import open_search_index
 async def search_indexer(settings: SharedSettings, *, poll_interval: float = 1.0) -> AsyncIterator[ConsumerRunner]:
     db = Database.from_settings(settings, service_name=CONSUMER_NAME)
     index = open_search_index(settings, db=db)
-    source = DatabaseLog(db, poll_interval=poll_interval)
+    bus = open_bus(settings, db, poll_interval=poll_interval)
+    runner = ConsumerRunner(Consumer(CONSUMER_NAME, Indexer(db, index).handle), bus=bus)
     try:
-        indexer = Indexer(db, index)
-        yield ConsumerRunner(Consumer(CONSUMER_NAME, indexer.handle), source=source, cursors=CursorStore(db))
+        yield runner
     finally:
-        await source.aclose()
+        await runner.aclose()
+        await bus.aclose()
         await index.aclose()
         await db.aclose()
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.search.indexing import CONSUMER_NAME, Indexer
 from shared.db import Database
-from shared.events import Consumer, ConsumerRunner, CursorStore, DatabaseLog
+from shared.events import Consumer, ConsumerRunner, DatabaseBus
 from shared.search import open_search_index
 from tests.factories.accounts import make_user_with_token
 from tests.factories.queries import set_project_status
@@ -26,8 +26,7 @@ class Index:
     def __init__(self, db: Database, settings: object) -> None:
         self.index = open_search_index(settings, db=db)  # type: ignore[arg-type]
         self.indexer = Indexer(db, self.index)
-        self.runner = ConsumerRunner(Consumer(CONSUMER_NAME, self.indexer.handle), source=DatabaseLog(db),
-                                     cursors=CursorStore(db))
+        self.runner = ConsumerRunner(Consumer(CONSUMER_NAME, self.indexer.handle), bus=DatabaseBus(db))
 
     async def catch_up(self) -> None:
         while await self.runner.run_once():
@@ -39,6 +38,7 @@ async def index(app: object, db: Database, settings: object) -> Index:
     found = Index(db, settings)
     yield found
     await found.index.aclose()
+    await found.runner.aclose()
 
 
 @pytest.fixture
@@ -155,25 +155,3 @@ class TestRateLimit:
             await limiter.hit(SEARCH_PER_IP, "127.0.0.1")
         response = await client.get("/api/search", params={"q": "x"})
         assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
-
-
-class TestInProcessWorker:
-    async def test_a_failing_consumer_is_restarted_not_lost(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import asyncio
-
-        from services import all_in_one
-
-        calls: list[int] = []
-
-        class Runner:
-            consumer = type("C", (), {"name": "flaky"})()
-
-            async def run(self, stop: asyncio.Event, *, idle_wait: float) -> None:
-                calls.append(1)
-                if len(calls) < 3:
-                    raise ConnectionError("database restarting")
-                stop.set()
-
-        monkeypatch.setattr(all_in_one, "RESTART_DELAY", 0)
-        await asyncio.wait_for(all_in_one._supervised(Runner(), asyncio.Event()), 5)  # type: ignore[arg-type]
-        assert len(calls) == 3
