@@ -1,4 +1,8 @@
-"""Project search behind one Protocol (STYLE §2): ``SearchIndex`` and its SQL backends."""
+"""Project search behind one Protocol (STYLE §2): ``SearchIndex`` and its SQL backends.
+
+The OpenSearch backend is ``shared.search.opensearch.OpenSearchIndex``, not re-exported here:
+importing it loads opensearch-py and aiohttp, which the SQL default should not pay for.
+"""
 
 from shared.search.base import SearchDocument, SearchHit, SearchIndex, SearchResults
 from shared.search.factory import open_search_index

@@ -9,7 +9,12 @@ from shared.search.sql import PostgresSearchIndex, SqliteSearchIndex
 
 
 def open_search_index(settings: SharedSettings, *, db: Database) -> SearchIndex:
-    """The SQL full text of the deployment's database (OpenSearch, once configured, is chosen here)."""
+    """OpenSearch when ``opensearch_url`` is set, else the SQL full text of the deployment's database."""
+    if settings.opensearch_url:
+        # Imported here: opensearch-py and aiohttp cost ~0.5 s to load, which the SQL default never pays.
+        from shared.search.opensearch import OpenSearchIndex
+
+        return OpenSearchIndex(settings.opensearch_url, settings.opensearch_index)
     dialect = db.write_engine.dialect.name
     if dialect == "postgresql":
         return PostgresSearchIndex(db)

@@ -1,8 +1,13 @@
-"""The SearchIndex contract (STYLE §10), run against every backend: SQLite FTS5 and Postgres."""
+"""The SearchIndex contract (STYLE §10), run against every backend: SQLite FTS5 and Postgres
+(through the parametrised ``backend`` fixture), and OpenSearch when
+``WHEELHOUSE_TEST_OPENSEARCH_URL`` names a server (the ``...OnOpenSearch`` classes at the end,
+which override ``index``); without one those are skipped with that reason."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -323,14 +328,54 @@ class TestWrites:
         assert await names(index, "lateword") == []
 
 
+OPENSEARCH_URL = os.environ.get("WHEELHOUSE_TEST_OPENSEARCH_URL", "")
+on_opensearch = pytest.mark.skipif(not OPENSEARCH_URL,
+                                   reason="no OpenSearch server: set WHEELHOUSE_TEST_OPENSEARCH_URL")
 
-class TestOpenSearchIndex:
-    def test_unknown_dialect_is_refused(self) -> None:
-        class Engine:
-            dialect = type("Dialect", (), {"name": "oracle"})()
 
-        class FakeDb:
-            write_engine = Engine()
+class OnOpenSearch:
+    """The contract classes again, with ``index`` an ``OpenSearchIndex`` on a fresh alias per test."""
 
-        with pytest.raises(ValueError, match="oracle"):
-            open_search_index(object(), db=FakeDb())  # type: ignore[arg-type]
+    @pytest.fixture
+    async def index(self) -> AsyncIterator[SearchIndex]:
+        from shared.search.opensearch import OpenSearchIndex
+
+        alias = f"wheelhouse-test-{uuid.uuid4().hex}"
+        search_index = OpenSearchIndex(OPENSEARCH_URL, alias)
+        try:
+            yield search_index
+        finally:
+            leftovers = await search_index.client.indices.get(index=f"{alias}-*")
+            if leftovers:
+                await search_index.client.indices.delete(index=",".join(leftovers))
+            await search_index.aclose()
+
+
+@on_opensearch
+class TestRankingOnOpenSearch(OnOpenSearch, TestRanking):
+    pass
+
+
+@on_opensearch
+class TestClassifiersOnOpenSearch(OnOpenSearch, TestClassifiers):
+    pass
+
+
+@on_opensearch
+class TestSortingOnOpenSearch(OnOpenSearch, TestSorting):
+    pass
+
+
+@on_opensearch
+class TestPagingOnOpenSearch(OnOpenSearch, TestPaging):
+    pass
+
+
+@on_opensearch
+class TestHostileQueriesOnOpenSearch(OnOpenSearch, TestHostileQueries):
+    pass
+
+
+@on_opensearch
+class TestWritesOnOpenSearch(OnOpenSearch, TestWrites):
+    pass
