@@ -60,6 +60,9 @@ class SharedSettings(BaseSettings):
     nats_subject: str = "wheelhouse.journal"
     nats_replicas: int = Field(default=1, ge=1, le=5)  # copies of the stream in a NATS cluster (3 in production)
     nats_max_age: int = Field(default=7 * 86400, ge=3600)  # seconds the stream keeps an entry
+    # Prometheus metrics on a port of their own (unset: not served), apart from the API's port.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     # Search: the SQL full text of the database (default), or an OpenSearch cluster when a URL is given.
     opensearch_url: str | None = None
     opensearch_index: str = "wheelhouse-projects"  # the alias searches read; rebuilds swap it atomically

@@ -14,6 +14,7 @@ from shared.db import Database
 from shared.events import ConsumerStatus, CursorStore
 from shared.events.relay import relay
 from shared.logging import configure_logging
+from shared.metrics import serve_metrics
 
 WORKERS = {"search-indexer": search_indexer, "relay": relay}
 
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_worker(name: str, settings) -> int:  # noqa: ANN001
     configure_logging(service=name, log_format=settings.log_format, level=settings.log_level)
+    serve_metrics(settings)
 
     async def main() -> None:
         stop = asyncio.Event()

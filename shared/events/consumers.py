@@ -20,12 +20,19 @@ from dataclasses import dataclass
 
 import structlog
 
+from shared.events import metrics
 from shared.events.log import Bus, Event, Subscription
 
 log = structlog.get_logger()
 
 Handler = Callable[[Event], Awaitable[None]]
 RESTART_DELAY = 1.0
+LAG_INTERVAL = 10.0
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 @dataclass(frozen=True)
@@ -62,17 +69,33 @@ class ConsumerRunner:
             await self.run_once(timeout=idle_wait)
 
     async def run_supervised(self, stop: asyncio.Event, *, idle_wait: float = 1.0,
-                             restart_delay: float = RESTART_DELAY) -> None:
+                             restart_delay: float = RESTART_DELAY, lag_interval: float = LAG_INTERVAL) -> None:
         """``run``, started again after a failure (the database or NATS restarting, say): the failure
-        is logged and retried, never left to end the consumer silently while the rest carries on."""
+        is logged and retried, never left to end the consumer silently while the rest carries on.
+        Meanwhile the consumer's lag is published as metrics every ``lag_interval`` seconds."""
+        reporting = asyncio.create_task(self._report_lag(stop, lag_interval))
+        try:
+            while not stop.is_set():
+                try:
+                    await self.run(stop, idle_wait=idle_wait)
+                except Exception:  # noqa: BLE001 - whatever stopped it, log it and start again
+                    log.exception("worker_failed", consumer=self.consumer.name)
+                    await self.aclose()  # a fresh subscription: what was fetched and not acked comes again
+                    await _wait(stop, restart_delay)
+        finally:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
+
+    async def _report_lag(self, stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
             try:
-                await self.run(stop, idle_wait=idle_wait)
-            except Exception:  # noqa: BLE001 - whatever stopped it, log it and start again
-                log.exception("worker_failed", consumer=self.consumer.name)
-                await self.aclose()  # a fresh subscription: what was fetched and not acked comes again
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), restart_delay)
+                for status in await self.bus.cursors.status([self.consumer.name]):
+                    if status.name == self.consumer.name:
+                        metrics.record_status(status)
+            except Exception as exc:  # noqa: BLE001 - a metric is not worth stopping the consumer for
+                log.warning("lag_unknown", consumer=self.consumer.name, error=repr(exc))
+            await _wait(stop, interval)
 
     async def aclose(self) -> None:
         if self._subscription is not None:
@@ -85,12 +108,15 @@ class ConsumerRunner:
             attempt += 1
             try:
                 await consumer.handle(event)
+                metrics.EVENTS.labels(consumer.name, "handled").inc()
                 return
             except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried, then parked
+                metrics.EVENTS.labels(consumer.name, "failed").inc()
                 log.warning("consumer_failed", consumer=consumer.name, serial=event.serial, attempt=attempt,
                             error=repr(exc))
                 if consumer.max_attempts is not None and attempt >= consumer.max_attempts:
                     await self.bus.cursors.park(consumer.name, event, attempts=attempt, error=repr(exc))
+                    metrics.EVENTS.labels(consumer.name, "parked").inc()
                     log.error("event_parked", consumer=consumer.name, serial=event.serial)
                     return
                 await self._sleep(delay)

@@ -1,13 +1,16 @@
-"""Each service as its own process (``python -m services.<svc>``), configured only by
-environment variables, on Postgres + S3: twine publishes to the upload service and
-pip installs from the simple service."""
+"""Each service and each worker as its own process (``python -m services.<svc>``, ``wheelhouse
+worker NAME``), configured only by environment variables, on Postgres + S3 + NATS JetStream, as
+in Kubernetes: twine publishes to the upload service, pip installs from the simple service, and
+the relay and the search indexer carry each upload to the search service through NATS."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 from pathlib import Path
 
 import httpx
@@ -15,10 +18,13 @@ import pytest
 
 from tests.e2e.conftest import BIN, Server, client_env, free_port, start, stop
 from tests.factories.uploads import subdir
+from tests.fixtures.nats import NatsServer
 from tests.upload.validation.builders import build_wheel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+T = TypeVar("T")
 SERVICES = ("upload", "simple", "search", "accounts")
+WORKERS = ("relay", "search-indexer")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +32,8 @@ def services(
     tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str, s3_server  # noqa: ANN001
 ) -> Iterator[dict[str, Server]]:
     tmp = tmp_path_factory.mktemp("alone")
+    nats = NatsServer(tmp / "nats")
+    nats.start()
     bucket = f"wheelhouse-alone-{uuid.uuid4().hex[:12]}"
     s3_server.sync_client().create_bucket(Bucket=bucket)
     env = client_env()
@@ -37,6 +45,8 @@ def services(
         WHEELHOUSE_S3_SECRET_ACCESS_KEY=s3_server.secret_access_key,
         WHEELHOUSE_LOG_FORMAT="json",
         WHEELHOUSE_SECRET_KEY="one-secret-key-shared-by-every-service-process",
+        WHEELHOUSE_BUS="nats",
+        WHEELHOUSE_NATS_URL=nats.url,
     )
     subprocess.run([str(BIN / "wheelhouse"), "db", "upgrade"], env=env, check=True, timeout=120, capture_output=True)
     running: dict[str, Server] = {}
@@ -47,10 +57,17 @@ def services(
                             log_path=tmp / f"{name}.log", tmp=tmp)
             start(server, [sys.executable, "-m", f"services.{name}"])
             running[name] = server
+        for name in WORKERS:  # a worker answers HTTP only on its metrics port
+            port = free_port()
+            server = Server(url=f"http://127.0.0.1:{port}", env={**env, "WHEELHOUSE_METRICS_PORT": str(port)},
+                            log_path=tmp / f"{name}.log", tmp=tmp)
+            start(server, [str(BIN / "wheelhouse"), "worker", name], ready_path="/metrics")
+            running[name] = server
         yield running
     finally:
         for server in running.values():
             stop(server)
+        nats.stop()
 
 
 def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
@@ -70,7 +87,7 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
     assert (tmp_path / "t" / "solo-1.0.dist-info").is_dir()
 
 
-def test_search_runs_alone_and_answers_from_the_index(services: dict[str, Server], tmp_path: Path) -> None:
+def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_path: Path) -> None:
     upload = services["upload"]
     upload.wheelhouse("users", "create", "sam", "--email", "sam@example.org", "--password-stdin",
                       input="s3cret-passw0rd\n")
@@ -79,10 +96,32 @@ def test_search_runs_alone_and_answers_from_the_index(services: dict[str, Server
     subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
                     "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
                    capture_output=True)
-    upload.wheelhouse("search", "reindex")  # no indexer worker runs here: rebuild from the database
-    response = httpx.get(services["search"].url + "/api/search", params={"q": "searchable"})
-    assert response.status_code == 200
-    assert [r["name"] for r in response.json()["results"]][:1] == ["searchable"]
+    # journal -> relay -> JetStream -> search indexer -> index, each its own process
+    found = poll(lambda: [r["name"] for r in httpx.get(services["search"].url + "/api/search",
+                                                       params={"q": "searchable"}).json()["results"]][:1],
+                 until=lambda names: names == ["searchable"])
+    assert found == ["searchable"]
+
+
+def test_workers_publish_their_lag_as_metrics(services: dict[str, Server]) -> None:
+    for name in WORKERS:
+        text = poll(lambda name=name: httpx.get(services[name].url + "/metrics").text,  # type: ignore[misc]
+                    until=lambda text, name=name: f'wheelhouse_consumer_lag_serials{{consumer="{name}"}}' in text)
+        lag = next(line for line in text.splitlines()
+                   if line.startswith(f'wheelhouse_consumer_lag_serials{{consumer="{name}"}}'))
+        assert float(lag.split()[-1]) >= 0
+    status = services["upload"].wheelhouse("worker", "status")
+    assert {line.split()[0] for line in status.splitlines()[1:]} >= set(WORKERS)
+
+
+def poll(read: Callable[[], T], *, until: Callable[[T], bool], deadline: float = 30.0) -> T:
+    """``read()`` until its value satisfies ``until`` (workers act shortly after a commit, not within it)."""
+    end = time.monotonic() + deadline
+    while True:
+        value = read()
+        if until(value) or time.monotonic() > end:
+            return value
+        time.sleep(0.1)
 
 
 def test_token_from_the_accounts_service_uploads_through_the_upload_service(
