@@ -68,8 +68,21 @@ class Indexer:
             await self.index.upsert(document)
 
     async def reindex(self) -> int:
-        """Replace the whole index with documents built from the database."""
-        return await self.index.rebuild(self._documents())
+        """Replace the whole index with documents built from the database.
+
+        A project that changes while the rebuild reads may go into the new index as it
+        was (and, on OpenSearch, the indexer's update may go to the old index and vanish
+        at the swap), so every project the journal shows changing since the start is
+        built again once the new index is in place.
+        """
+        async with self.db.read_session() as session:
+            start = await SearchRepository(session).newest_serial()
+        count = await self.index.rebuild(self._documents())
+        async with self.db.read_session() as session:
+            changed = await SearchRepository(session).changed_since(start)
+        for name in changed:
+            await self.refresh(name)
+        return count
 
     async def _documents(self) -> AsyncIterator[SearchDocument]:
         async with self.db.read_session() as session:

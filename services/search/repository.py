@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.schema import Project, Release
+from shared.schema import JournalEntry, Project, Release
 
 
 class SearchRepository:
@@ -31,3 +31,11 @@ class SearchRepository:
             for name in names:
                 yield name
             last = names[-1]
+
+    async def newest_serial(self) -> int:
+        return int(await self.session.scalar(select(func.max(JournalEntry.serial))) or 0)
+
+    async def changed_since(self, serial: int) -> list[str]:
+        """The projects with a journal entry after ``serial``."""
+        return list(await self.session.scalars(
+            select(JournalEntry.project_name).where(JournalEntry.serial > serial).distinct()))

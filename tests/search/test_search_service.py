@@ -3,6 +3,7 @@ following the journal, on both backend pairs."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,8 @@ import pytest
 from services.search.indexing import CONSUMER_NAME, Indexer
 from shared.db import Database
 from shared.events import Consumer, ConsumerRunner, DatabaseBus
-from shared.search import open_search_index
+from shared.search import SearchDocument, open_search_index
+from tests.conftest import Backend
 from tests.factories.accounts import make_user_with_token
 from tests.factories.queries import set_project_status
 from tests.factories.uploads import subdir, upload
@@ -106,6 +108,24 @@ class TestFollowsTheJournal:
         await publish(client, tmp_path, token, "rebuilt")
         assert await index.indexer.reindex() == 1
         assert await names(client, q="rebuilt") == ["rebuilt"]
+
+    async def test_a_change_while_reindexing_is_not_lost(
+        self, client: httpx.AsyncClient, tmp_path: Path, token: str, index: Index, backend: Backend
+    ) -> None:
+        if backend.name.startswith("sqlite"):
+            pytest.skip("on SQLite the rebuild's write transaction holds every writer back: nothing can change")
+        await publish(client, tmp_path, token, "racing", "1.0")
+        read_from_the_database = index.indexer._documents
+
+        async def documents_then_a_new_release() -> AsyncIterator[SearchDocument]:
+            async for document in read_from_the_database():
+                yield document
+                await publish(client, tmp_path, token, "racing", "2.0")  # after its document was built
+
+        index.indexer._documents = documents_then_a_new_release  # type: ignore[method-assign]
+        await index.indexer.reindex()
+        [hit] = (await client.get("/api/search", params={"q": "racing"})).json()["results"]
+        assert hit["version"] == "2.0"
 
 
 class TestQueries:
