@@ -77,6 +77,17 @@ def start(server: Server, command: list[str], *, ready_path: str = "/livez", rea
     raise RuntimeError(f"{command} did not answer within 60 s: {server.log_path.read_text()}")
 
 
+def searched(server: Server, query: str, *, deadline: float = 30.0) -> list[dict]:
+    """The search results for ``query`` once there are any: an upload reaches search through the
+    journal's consumers shortly after its commit, not within it."""
+    end = time.monotonic() + deadline
+    while True:
+        results = httpx.get(f"{server.url}/api/search", params={"q": query}, trust_env=False).json()["results"]
+        if results or time.monotonic() > end:
+            return results
+        time.sleep(0.1)
+
+
 def stop(server: Server) -> None:
     if server.process is None:
         return

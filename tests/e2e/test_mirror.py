@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, searched
 from tests.e2e.test_clients import twine_upload
 from tests.factories.uploads import subdir
 from tests.upload.validation.builders import build_wheel
@@ -64,14 +64,6 @@ def test_the_stream_delivers_an_upload_live(server: Server, token: str, tmp_path
 
 def test_an_upload_becomes_searchable_on_the_embedded_default(server: Server, token: str, tmp_path: Path) -> None:
     """``wheelhouse serve`` runs the search indexer in-process, following the journal."""
-    import time
-
     wheel = build_wheel(subdir(tmp_path, "f"), name="findable-thing", version="1.0")
     assert twine_upload(server, token, wheel).returncode == 0
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        results = httpx.get(f"{server.url}/api/search", params={"q": "findable-thing"}, trust_env=False).json()
-        if results["results"]:
-            break
-        time.sleep(0.1)
-    assert results["results"][0]["name"] == "findable-thing"
+    assert searched(server, "findable-thing")[0]["name"] == "findable-thing"

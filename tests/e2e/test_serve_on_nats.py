@@ -3,14 +3,12 @@ indexer run in-process, and an upload made with twine reaches search through a r
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Server, serve
+from tests.e2e.conftest import Server, searched, serve
 from tests.e2e.test_clients import twine_upload
 from tests.factories.uploads import subdir
 from tests.fixtures.nats import NatsServer
@@ -36,12 +34,6 @@ def test_an_upload_reaches_search_through_jetstream(nats_server_on_bus: Server, 
     token = server.wheelhouse("tokens", "create", "--user", "nat").strip()
     wheel = build_wheel(subdir(tmp_path, "n"), name="jetstreamed", version="1.0")
     assert twine_upload(server, token, wheel).returncode == 0
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        results = httpx.get(f"{server.url}/api/search", params={"q": "jetstreamed"}, trust_env=False).json()
-        if results["results"]:
-            break
-        time.sleep(0.1)
-    assert results["results"][0]["name"] == "jetstreamed"
+    assert searched(server, "jetstreamed")[0]["name"] == "jetstreamed"
     status = server.wheelhouse("worker", "status")
     assert {line.split()[0] for line in status.splitlines()[1:]} >= {"relay", "search-indexer"}

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import BIN, Server, client_env, free_port, start, stop
+from tests.e2e.conftest import BIN, Server, client_env, free_port, searched, start, stop
 from tests.factories.uploads import subdir
 from tests.fixtures.nats import NatsServer
 from tests.upload.validation.builders import build_wheel
@@ -97,10 +97,7 @@ def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_
                     "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
                    capture_output=True)
     # journal -> relay -> JetStream -> search indexer -> index, each its own process
-    found = poll(lambda: [r["name"] for r in httpx.get(services["search"].url + "/api/search",
-                                                       params={"q": "searchable"}).json()["results"]][:1],
-                 until=lambda names: names == ["searchable"])
-    assert found == ["searchable"]
+    assert [r["name"] for r in searched(services["search"], "searchable")][:1] == ["searchable"]
 
 
 def test_workers_publish_their_lag_as_metrics(services: dict[str, Server]) -> None:
