@@ -113,11 +113,11 @@ def _fallback_app() -> FastAPI:
 def create_app(settings: ServeSettings, *, workers: bool = False) -> AllInOne:
     """Every service in one ASGI app; with ``workers``, the consumers of the journal run in it too
     (``wheelhouse serve``; tests start the ones they need themselves)."""
-    consumers: list[WorkerFactory] = [lambda: search_indexer(settings, poll_interval=0.2)]
+    consumers: list[WorkerFactory] = [lambda: search_indexer(settings)]
     if settings.bus == "nats":
         from shared.events.relay import relay  # only deployments on NATS load its client
 
-        consumers.insert(0, lambda: relay(settings, poll_interval=0.2))
+        consumers.insert(0, lambda: relay(settings))
     routes = [
         (UPLOAD_PREFIXES, create_upload(settings)),
         (SIMPLE_PREFIXES, create_simple(settings)),

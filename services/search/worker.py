@@ -11,11 +11,13 @@ from shared.config import SharedSettings
 from shared.db import Database
 from shared.events import Consumer, ConsumerRunner
 from shared.events.bus import open_bus
+from shared.events.log import POLL_INTERVAL
 from shared.search import open_search_index
 
 
 @asynccontextmanager
-async def search_indexer(settings: SharedSettings, *, poll_interval: float = 1.0) -> AsyncIterator[ConsumerRunner]:
+async def search_indexer(settings: SharedSettings, *,
+                         poll_interval: float = POLL_INTERVAL) -> AsyncIterator[ConsumerRunner]:
     db = Database.from_settings(settings, service_name=CONSUMER_NAME)
     index = open_search_index(settings, db=db)
     bus = open_bus(settings, db, poll_interval=poll_interval)

@@ -1,9 +1,9 @@
 """Named, durable consumers of the bus: at-least-once delivery, retries with back-off, and a
 parking place (dead letters) for an event that keeps failing.
 
-A handler does its work and commits it itself; only then does the runner
-acknowledge the event.  A process that dies in between is given the event again
-on restart, so handlers are idempotent (a search document written again, a purge
+A handler does its work and commits it itself; once it has done so for a whole
+batch, the runner acknowledges the batch.  A process that dies in between is
+given the batch again on restart, so handlers are idempotent (a search document written again, a purge
 sent again, a journal entry published again under the same message id).  An
 event that fails ``max_attempts`` times is parked in ``dead_letters`` with its
 error and the consumer moves on: one poison event does not stop the rest.  A
@@ -60,7 +60,10 @@ class ConsumerRunner:
         events = await self._subscription.fetch(limit=self.consumer.batch_size, timeout=timeout)
         for event in events:
             await self._deliver(event)
-            await self._subscription.ack(event)
+        if events:
+            # One cursor write a batch, not one an event (a commit each caps a consumer at a few hundred
+            # events a second); a process that dies mid-batch is given the whole batch again.
+            await self._subscription.ack(events[-1])
         return len(events)
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 5.0) -> None:

@@ -60,6 +60,7 @@ class JetStreamBus:
         self._client: Client | None = None
         self._jetstream: JetStreamContext | None = None
         self._lock = asyncio.Lock()
+        self._closing = False
 
     async def jetstream(self) -> JetStreamContext:
         """Connected, with the stream in place; connecting again after a failed first try.
@@ -71,7 +72,7 @@ class JetStreamBus:
             if self._jetstream is None:
                 client = await nats.connect(
                     self.url, name="wheelhouse", connect_timeout=2, reconnect_time_wait=0.5,
-                    max_reconnect_attempts=-1, error_cb=_on_error, disconnected_cb=_on_disconnect,
+                    max_reconnect_attempts=-1, error_cb=_on_error, disconnected_cb=self._on_disconnect,
                     reconnected_cb=_on_reconnect,
                 )
                 try:
@@ -137,11 +138,17 @@ class JetStreamBus:
                 high = middle
         return low
 
+    async def _on_disconnect(self) -> None:
+        if not self._closing:  # closing disconnects too: not worth a warning
+            log.warning("nats_disconnected", url=self.url)
+
     async def aclose(self) -> None:
         if self._client is not None:
+            self._closing = True
             with contextlib.suppress(Exception):  # closing a connection that is already gone
                 await self._client.close()
             self._client = self._jetstream = None
+            self._closing = False
 
 
 class JetStreamSubscription:
@@ -209,7 +216,8 @@ class JetStreamSubscription:
 
     async def ack(self, event: Event) -> None:
         await self.cursors.advance(self.name, event.serial)
-        await self._unacked.pop(event.serial).ack()
+        for serial in [serial for serial in self._unacked if serial <= event.serial]:
+            await self._unacked.pop(serial).ack()
 
     async def aclose(self) -> None:
         self._unacked.clear()  # the next subscription starts from the cursor, whatever JetStream thinks
@@ -224,10 +232,6 @@ class JetStreamSubscription:
 
 async def _on_error(error: Exception) -> None:
     log.warning("nats_error", error=repr(error))
-
-
-async def _on_disconnect() -> None:
-    log.warning("nats_disconnected")
 
 
 async def _on_reconnect() -> None:

@@ -30,6 +30,10 @@ from shared.events.cursors import CursorStore
 from shared.events.journal import NOTIFY_CHANNEL
 from shared.schema import JournalEntry
 
+# SQLite has no LISTEN: a waiting consumer reads again this often (one indexed query), which keeps
+# commit-to-consumed within a fraction of a second.
+POLL_INTERVAL = 0.2
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -63,7 +67,8 @@ class Subscription(Protocol):
         none, wait up to ``timeout`` seconds for some (0: do not wait)."""
 
     async def ack(self, event: Event) -> None:
-        """The consumer's work for ``event`` is committed: never deliver it again."""
+        """The consumer's work for ``event`` and every event fetched before it is committed: never
+        deliver them again."""
 
     async def aclose(self) -> None: ...
 
@@ -77,7 +82,7 @@ class Bus(Protocol):
 
 
 class DatabaseLog:
-    def __init__(self, db: Database, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, db: Database, *, poll_interval: float = POLL_INTERVAL) -> None:
         self.db = db
         self.poll_interval = poll_interval
         self._woken = asyncio.Event()
@@ -133,7 +138,8 @@ class DatabaseLog:
 class DatabaseBus:
     """The default adapter: every subscription reads the journal itself."""
 
-    def __init__(self, db: Database, *, poll_interval: float = 1.0, cursors: CursorStore | None = None) -> None:
+    def __init__(self, db: Database, *, poll_interval: float = POLL_INTERVAL,
+                 cursors: CursorStore | None = None) -> None:
         self.db = db
         self.poll_interval = poll_interval
         self.cursors = cursors or CursorStore(db)

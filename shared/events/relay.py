@@ -17,7 +17,7 @@ from shared.config import SharedSettings
 from shared.db import Database
 from shared.events.consumers import Consumer, ConsumerRunner
 from shared.events.jetstream import JetStreamBus
-from shared.events.log import DatabaseBus, Event
+from shared.events.log import POLL_INTERVAL, DatabaseBus, Event
 
 RELAY_NAME = "relay"
 BATCH_SIZE = 500
@@ -39,7 +39,8 @@ class Relay:
 
 
 @asynccontextmanager
-async def relay(settings: SharedSettings, *, poll_interval: float = 1.0) -> AsyncIterator[ConsumerRunner]:
+async def relay(settings: SharedSettings, *,
+                poll_interval: float = POLL_INTERVAL) -> AsyncIterator[ConsumerRunner]:
     db = Database.from_settings(settings, service_name=RELAY_NAME)
     jetstream = JetStreamBus(settings, db)
     runner = ConsumerRunner(

@@ -149,7 +149,7 @@ class TestDelivery:
             async def advance(self, name: str, serial: int) -> None:
                 raise Killed  # the process is killed between the handler's commit and the ack
 
-        consumer = Consumer("purger", seen)
+        consumer = Consumer("purger", seen, batch_size=1)
         dying = runner(make_bus(cursors=DiesAtAck(db)), consumer)
         with pytest.raises(Killed):
             await consume(dying, lambda: False)
@@ -159,6 +159,22 @@ class TestDelivery:
         await consume(runner(make_bus(), consumer), lambda: len(seen.deliveries) >= 3)
         assert seen.deliveries == [serials[0], serials[0], serials[1]]  # redelivered: at least once
         assert seen.effects == set(serials)  # the idempotent handler's effect happened once each
+
+
+    async def test_a_batch_is_acknowledged_with_one_cursor_write(self, make_bus: BusFactory, db: Database) -> None:
+        serials = await journal_events(db, 4)
+        writes: list[int] = []
+
+        class Counting(CursorStore):
+            async def advance(self, name: str, serial: int) -> None:
+                writes.append(serial)
+                await super().advance(name, serial)
+
+        seen = Recorder()
+        await consume(runner(make_bus(cursors=Counting(db)), Consumer("batched", seen, batch_size=10)),
+                      lambda: len(seen.deliveries) >= 4)
+        assert seen.deliveries == serials
+        assert len(writes) < len(serials) and writes[-1] == serials[-1]
 
 
 class TestFailures:
