@@ -24,7 +24,6 @@ import contextlib
 import json
 
 import nats
-import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.client import Client
@@ -43,7 +42,7 @@ MSG_ID = "Nats-Msg-Id"
 DUPLICATE_WINDOW = 3600.0  # seconds JetStream remembers message ids
 ACK_WAIT = 300.0  # seconds before an unacknowledged event is delivered again (a handler's retries fit in it)
 MAX_ACK_PENDING = 1000
-MIN_FETCH_WAIT = 0.05  # JetStream refuses a fetch without a wait; "do not wait" waits this long
+MIN_FETCH_WAIT = 0.05  # seconds: a pull needs a wait; "what is there now" waits this long when there is nothing
 REQUEST_TIMEOUT = 5.0
 
 
@@ -188,11 +187,7 @@ class JetStreamSubscription:
     async def fetch(self, *, limit: int, timeout: float) -> list[Event]:
         if self._pull is None:
             await self.place()
-        assert self._pull is not None
-        try:
-            messages = await self._pull.fetch(batch=limit, timeout=max(timeout, MIN_FETCH_WAIT))
-        except nats.errors.TimeoutError:
-            return []
+        messages = await self._pull_messages(limit, timeout)
         position = await self.cursors.position(self.name)
         events = []
         for message in messages:
@@ -213,6 +208,23 @@ class JetStreamSubscription:
             self._unacked[event.serial] = message
             events.append(event)
         return events
+
+    async def _pull_messages(self, limit: int, timeout: float) -> list[Msg]:
+        """What is there now, up to ``limit``; else wait up to ``timeout`` for the next one.
+
+        A pull of many with a long wait would, once one event came, wait out the whole
+        ``timeout`` for the rest of the batch: a quiet index would see each event late.
+        """
+        assert self._pull is not None
+        try:  # nats-py raises its own TimeoutError or asyncio's, depending on where the wait ended
+            return await self._pull.fetch(batch=limit, timeout=MIN_FETCH_WAIT)
+        except TimeoutError:
+            if timeout <= MIN_FETCH_WAIT:
+                return []
+        try:
+            return await self._pull.fetch(batch=1, timeout=timeout)
+        except TimeoutError:
+            return []
 
     async def ack(self, event: Event) -> None:
         await self.cursors.advance(self.name, event.serial)
