@@ -145,3 +145,27 @@ class TestWorkerStatus:
         code, out, _ = wheelhouse(monkeypatch, capsys, "worker", "status")
         line = next(line for line in out.splitlines() if line.startswith("search-indexer"))
         assert code == 0 and line.split()[1:3] == ["1", "2"]
+
+    def test_rewind_replays_the_journal_to_a_consumer(
+        self, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        async def cursor_at(serial: int | None = None) -> int:
+            from shared.events import CursorStore
+
+            db = Database.from_settings(ServeSettings(data_dir=data_dir), service_name="tests")
+            try:
+                if serial is not None:
+                    await CursorStore(db).advance("search-indexer", serial)
+                return await CursorStore(db).position("search-indexer")
+            finally:
+                await db.aclose()
+
+        wheelhouse(monkeypatch, capsys, "worker", "status")  # migrates the embedded database
+        assert asyncio.run(cursor_at(7)) == 7
+        code, out, _ = wheelhouse(monkeypatch, capsys, "worker", "rewind", "search-indexer", "--to", "2")
+        assert code == 0 and "after serial 2" in out
+        assert asyncio.run(cursor_at()) == 2
+        code, _, _ = wheelhouse(monkeypatch, capsys, "worker", "rewind", "search-indexer")
+        assert code == 0 and asyncio.run(cursor_at()) == 0
+        code, _, err = wheelhouse(monkeypatch, capsys, "worker", "rewind", "search-indexer", "--to", "-1")
+        assert code == 2 and "--to" in err

@@ -1,11 +1,13 @@
 """``wheelhouse worker NAME`` runs one consumer of the journal until SIGTERM or SIGINT (one per
-Kubernetes Deployment); ``wheelhouse worker status`` shows every consumer's cursor, lag and dead letters."""
+Kubernetes Deployment); ``wheelhouse worker status`` shows every consumer's cursor, lag and dead letters;
+``wheelhouse worker rewind NAME`` replays the journal to a consumer, to rebuild what it keeps."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
+import sys
 
 from services.cli.settings import settings_from_args
 from services.search.worker import search_indexer
@@ -24,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(settings.database_url)
+    if args.action == "rewind":
+        return _rewind(args.consumer, args.to, settings)
     if args.action != "status":
         return _run_worker(args.action, settings)
 
@@ -42,6 +46,23 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row.name:<24} {row.last_serial:>10} {row.behind_serials:>10} {row.behind_seconds:>10.1f} "
               f"{row.dead_letters:>7}")
+    return 0
+
+
+def _rewind(name: str, serial: int, settings) -> int:  # noqa: ANN001
+    if serial < 0:
+        print("error: --to must be 0 or a journal serial", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        db = Database.from_settings(settings, service_name="cli")
+        try:
+            await CursorStore(db).rewind(name, serial)
+        finally:
+            await db.aclose()
+
+    asyncio.run(main())
+    print(f"{name} will handle every journal entry after serial {serial} when it next starts")
     return 0
 
 

@@ -52,6 +52,17 @@ class CursorStore:
                 session.add(ConsumerCursor(name=name, last_serial=serial, updated=datetime.now(UTC)))
             await session.commit()
 
+    async def rewind(self, name: str, serial: int) -> None:
+        """Put the cursor back (or anywhere): the consumer handles everything after ``serial`` again,
+        from the journal, which is how its state is rebuilt. Stop the consumer first."""
+        async with self.db.write_session() as session:
+            cursor = await session.get(ConsumerCursor, name)
+            if cursor is None:
+                session.add(ConsumerCursor(name=name, last_serial=serial, updated=datetime.now(UTC)))
+            else:
+                cursor.last_serial, cursor.updated = serial, datetime.now(UTC)
+            await session.commit()
+
     async def park(self, name: str, event: Event, *, attempts: int, error: str) -> None:
         async with self.db.write_session() as session:
             session.add(DeadLetter(consumer=name, serial=event.serial, attempts=attempts, error=error[:10_000],
