@@ -32,6 +32,7 @@ FUZZY_MIN_CHARS = 3
 FUZZY_MAX_CHARS = 64
 FUZZY_THRESHOLD = 0.3  # pg_trgm's default similarity threshold
 TIER_EXACT, TIER_PREFIX, TIER_FUZZY, TIER_TEXT = 4000.0, 3000.0, 2000.0, 1000.0
+TOTAL_CAP = 10_000  # totals are counted this far and no further: the API pages no deeper either
 
 _WORD = re.compile(r"[^\W_]+")
 _CLASSIFIER_SEPARATOR = "::"
@@ -61,8 +62,16 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
+    """A page of hits and the number of matches.
+
+    ``total`` counts every match before paging, but only up to ``TOTAL_CAP``: a
+    total of ``TOTAL_CAP`` means "that many or more" (show it as "10,000+"), as
+    search engines report it.  Counting a common word's every match was most of
+    a query's cost, and no page reaches past the cap.
+    """
+
     hits: list[SearchHit]
-    total: int  # all matches, before paging
+    total: int  # matches before paging, at most TOTAL_CAP
 
 
 class SearchIndex(Protocol):
