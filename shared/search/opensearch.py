@@ -54,6 +54,7 @@ from shared.search.base import (
     SearchDocument,
     SearchHit,
     SearchResults,
+    TOTAL_CAP,
     SortOrder,
     check_paging,
     classifier_paths,
@@ -173,7 +174,7 @@ def search_body(parsed: ParsedQuery, *, offset: int, limit: int, sort: SortOrder
     first = min(offset, MAX_RESULT_WINDOW)
     order = {"relevance": [{"_score": "desc"}, {"name": "asc"}], "-updated": [{"updated": "desc"}, {"name": "asc"}]}
     return {
-        "query": query, "sort": order[sort], "track_scores": True, "track_total_hits": True,
+        "query": query, "sort": order[sort], "track_scores": True, "track_total_hits": TOTAL_CAP,
         "from": first, "size": max(0, min(limit, MAX_RESULT_WINDOW - first)), "_source": HIT_FIELDS,
     }
 
