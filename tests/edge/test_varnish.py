@@ -1,0 +1,246 @@
+"""The edge: a real varnishd (Debian's varnish 7 with varnish-modules) running
+``deploy/varnish/default.vcl`` in front of a real ``wheelhouse serve``, driven by
+real twine and pip: hits, the Accept variants and name spellings that share an
+object, what is never cached, PURGE, and serving stale when the origin dies or hangs."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.edge.varnish import SERVICES, Origin, Probe, Varnishd
+from tests.e2e.conftest import Server, serve, stop
+from tests.e2e.test_clients import pip_install, twine_upload
+from tests.factories.uploads import subdir
+from tests.upload.validation.builders import build_wheel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+PIP = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+UV = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+FAST_PROBE = Probe(interval=0.5, timeout=0.5, window=2, threshold=1)
+
+
+def edge_for(origin: Server, workdir: Path, *, first_byte_timeout: float = 10.0) -> Varnishd:
+    port = int(origin.url.rsplit(":", 1)[1])
+    edge = Varnishd(workdir, {name: Origin("127.0.0.1", port, first_byte_timeout) for name in SERVICES},
+                    probe=FAST_PROBE)
+    edge.start()
+    return edge
+
+
+@pytest.fixture(scope="module", params=["sqlite-local"])
+def origin(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serve(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def token(origin: Server) -> str:
+    origin.wheelhouse("users", "create", "edgy", "--email", "edgy@example.org", "--password-stdin",
+                      input="s3cret-passw0rd\n")
+    return origin.wheelhouse("tokens", "create", "--user", "edgy").strip()
+
+
+@pytest.fixture(scope="module")
+def edge(origin: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Varnishd]:
+    varnish = edge_for(origin, tmp_path_factory.mktemp("edge"))
+    yield varnish
+    varnish.stop()
+
+
+def through(origin: Server, edge: Varnishd) -> Server:
+    """The origin's clients, pointed at the edge."""
+    return dataclasses.replace(origin, url=edge.url)
+
+
+def get(edge: Varnishd, path: str, **headers: str) -> httpx.Response:
+    return httpx.get(edge.url + path, headers=headers, trust_env=False, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def project(origin: Server, edge: Varnishd, token: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A project published with twine through the edge (uploads pass through it)."""
+    wheel = build_wheel(subdir(tmp_path_factory.mktemp("w"), "w"), name="Edge.Cached_Thing", version="1.0")
+    assert twine_upload(through(origin, edge), token, wheel).returncode == 0
+    return "edge-cached-thing"
+
+
+class TestCaching:
+    def test_a_second_read_is_a_hit(self, edge: Varnishd, project: str) -> None:
+        first = get(edge, f"/simple/{project}/", Accept=PIP)
+        second = get(edge, f"/simple/{project}/", Accept=PIP)
+        assert first.status_code == second.status_code == 200
+        assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
+        assert second.content == first.content
+
+    def test_pip_and_uv_share_one_variant_and_a_browser_gets_html(self, edge: Varnishd, project: str) -> None:
+        path = f"/simple/{project}/?variant-test"
+        pip = get(edge, path, Accept=PIP)
+        uv = get(edge, path, Accept=UV)
+        browser = get(edge, path, Accept=BROWSER)
+        assert pip.headers["Content-Type"].startswith("application/vnd.pypi.simple.v1+json")
+        assert (pip.headers["X-Cache"], uv.headers["X-Cache"]) == ("MISS", "HIT") and uv.content == pip.content
+        assert browser.headers["Content-Type"].startswith("text/html") and browser.headers["X-Cache"] == "MISS"
+
+    def test_every_spelling_of_a_name_is_one_object(self, edge: Varnishd, project: str) -> None:
+        assert get(edge, "/simple/edge-cached-thing/?spelling", Accept=PIP).status_code == 200
+        for spelling in ("Edge.Cached_Thing", "EDGE--cached__thing", "edge.cached.thing"):
+            response = get(edge, f"/simple/{spelling}/?spelling", Accept=PIP)
+            assert (response.status_code, response.headers["X-Cache"]) == (200, "HIT"), spelling
+
+    def test_edge_headers_are_kept_from_clients(self, edge: Varnishd, project: str) -> None:
+        response = get(edge, f"/simple/{project}/", Accept=PIP)
+        assert "max-age" in response.headers["Cache-Control"]  # the clients' lifetime, passed on
+        for header in ("Surrogate-Key", "Surrogate-Control", "xkey"):
+            assert header not in response.headers
+
+    def test_pip_installs_through_the_edge(self, origin: Server, edge: Varnishd, project: str,
+                                           tmp_path: Path) -> None:
+        pip_install(through(origin, edge), tmp_path / "t", project)
+        assert (tmp_path / "t" / "edge_cached_thing-1.0.dist-info").is_dir()
+
+
+class TestNeverCached:
+    def test_authenticated_requests(self, edge: Varnishd, project: str) -> None:
+        for _ in range(2):
+            response = get(edge, f"/simple/{project}/?auth", Accept=PIP, Authorization="Bearer whs-x")
+            assert response.headers["X-Cache"] == "MISS"
+
+    def test_errors(self, edge: Varnishd) -> None:
+        for _ in range(2):
+            response = get(edge, "/api/search?q=" + "x" * 401)
+            assert response.status_code == 400 and response.headers["X-Cache"] == "MISS"
+
+    def test_the_account_api(self, edge: Varnishd) -> None:
+        for _ in range(2):
+            assert get(edge, "/api/account/me").headers["X-Cache"] == "MISS"
+
+
+class TestPurge:
+    def test_refused_from_an_address_not_allowed(self, origin: Server, tmp_path: Path) -> None:
+        port = int(origin.url.rsplit(":", 1)[1])
+        strict = Varnishd(tmp_path / "strict", {name: Origin("127.0.0.1", port) for name in SERVICES},
+                          purgers=("192.0.2.1",), probe=FAST_PROBE)
+        strict.start()
+        try:
+            response = httpx.request("PURGE", strict.url + "/", headers={"xkey": "simple-index"}, trust_env=False)
+            assert response.status_code == 405
+        finally:
+            strict.stop()
+
+    def test_a_soft_purge_by_key_refetches_the_page(self, edge: Varnishd, project: str) -> None:
+        path = f"/simple/{project}/?purge"
+        get(edge, path, Accept=PIP)
+        assert get(edge, path, Accept=PIP).headers["X-Cache"] == "HIT"
+        purged = httpx.request("PURGE", edge.url + "/", headers={"xkey": f"project/{project}"}, trust_env=False)
+        assert purged.status_code == 200
+        assert get(edge, path, Accept=PIP).headers["X-Cache"] == "MISS"  # the origin is up: not served stale
+
+
+class TestOriginDown:
+    @pytest.fixture(params=["sqlite-local"])
+    def own_origin(self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+        yield from serve(request, tmp_path_factory)
+
+    @pytest.mark.parametrize("failure", ["dead", "hung"])
+    def test_stale_pages_are_served_and_an_uncached_one_is_a_clean_uncached_503(
+        self, own_origin: Server, tmp_path: Path, failure: str
+    ) -> None:
+        """Dead: the origin process stops. Hung: it accepts connections and never answers (a proxy
+        in front of it stops forwarding, as a wedged process would)."""
+        proxy = Proxy(int(own_origin.url.rsplit(":", 1)[1]))
+        edge = Varnishd(tmp_path / "edge", {name: Origin("127.0.0.1", proxy.port, 2.0) for name in SERVICES},
+                        probe=FAST_PROBE)
+        edge.start()
+        try:
+            cached = get(edge, "/simple/")
+            assert cached.status_code == 200
+            if failure == "dead":
+                stop(own_origin)
+            else:
+                proxy.hang = True
+            wait_until_sick(edge)
+            stale = get(edge, "/simple/")
+            assert stale.status_code == 200 and stale.content == cached.content
+            for _ in range(2):
+                missing = get(edge, "/simple/never-cached/")
+                assert missing.status_code == 503 and missing.headers["X-Cache"] == "MISS"
+                assert missing.json()["error"]["code"] == "ServiceUnavailable"
+        finally:
+            edge.stop()
+            proxy.close()
+
+
+class Proxy:
+    """TCP forwarding to the origin that can be told to hang: it then accepts and reads, and
+    answers nothing."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.hang = False
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.port = self.socket.getsockname()[1]
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.socket.accept()
+            except OSError:
+                return
+            self._open.append(client)
+            if self.hang:
+                continue  # held open, never answered
+            try:
+                server = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                client.close()
+                continue
+            self._open.append(server)
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if not self.hang:
+                    sink.sendall(data)
+            except OSError:
+                break
+        for end in (source, sink):
+            if not self.hang:
+                end.close()
+
+    def close(self) -> None:
+        self.socket.close()
+        for end in self._open:
+            end.close()
+
+
+def wait_until_sick(edge: Varnishd, *, deadline: float = 15.0) -> None:
+    """Until varnishd's probes have marked the simple backend sick."""
+    end = time.monotonic() + deadline
+    listing = ""
+    while time.monotonic() < end:
+        listing = subprocess.run(["varnishadm", "-n", str(edge.workdir / "instance"), "backend.list"],
+                                 capture_output=True, text=True, timeout=10).stdout
+        line = next((line for line in listing.splitlines() if ".simple" in line), "")
+        if "sick" in line.lower():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the simple backend never went sick: {listing}")
