@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.accounts.app import PATH_PREFIXES as ACCOUNTS_PREFIXES
 from services.accounts.app import create_app as create_accounts
@@ -24,6 +24,7 @@ from services.upload.app import PATH_PREFIXES as UPLOAD_PREFIXES
 from services.upload.app import create_app as create_upload
 from shared.config import ServeSettings
 from shared.errors import NotFoundError
+from shared.edge.purger import edges_configured, purger
 from shared.events import ConsumerRunner
 from shared.web.app import new_app
 
@@ -114,6 +115,8 @@ def create_app(settings: ServeSettings, *, workers: bool = False) -> AllInOne:
     """Every service in one ASGI app; with ``workers``, the consumers of the journal run in it too
     (``wheelhouse serve``; tests start the ones they need themselves)."""
     consumers: list[WorkerFactory] = [lambda: search_indexer(settings)]
+    if edges_configured(settings):
+        consumers.append(lambda: purger(settings))
     if settings.bus == "nats":
         from shared.events.relay import relay  # only deployments on NATS load its client
 

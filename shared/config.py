@@ -63,6 +63,11 @@ class SharedSettings(BaseSettings):
     # Prometheus metrics on a port of their own (unset: not served), apart from the API's port.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+    # The edge caches the purger keeps fresh: base URLs (http://varnish-0:6081), and/or a DNS name that
+    # resolves to every edge pod (a headless Service) with the port they listen on.
+    edge_purge_urls: list[str] = Field(default_factory=list)
+    edge_purge_dns: str | None = None
+    edge_purge_port: int = Field(default=80, ge=1, le=65535)
     # Search: the SQL full text of the database (default), or an OpenSearch cluster when a URL is given.
     opensearch_url: str | None = None
     opensearch_index: str = "wheelhouse-projects"  # the alias searches read; rebuilds swap it atomically

@@ -51,7 +51,8 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
-    if (req.backend_hint == upload || req.backend_hint == accounts || req.http.Authorization) {
+    if (req.backend_hint == upload || req.backend_hint == accounts || req.http.Authorization
+            || req.url ~ "^/api/changelog/stream") {  # a live event stream is each client's own
         return (pass);
     }
     unset req.http.Cookie;  # reads do not depend on cookies; a browser's must not split the cache

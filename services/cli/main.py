@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(worker_sub.add_parser("status", help="each consumer's position, lag and dead letters"))
     _common(worker_sub.add_parser("search-indexer", help="keep the search index in step with the journal"))
     _common(worker_sub.add_parser("relay", help="publish the journal to NATS JetStream (WHEELHOUSE_BUS=nats)"))
+    _common(worker_sub.add_parser("purger", help="purge what each change affects from the edge caches"))
     rewind = worker_sub.add_parser("rewind", help="move a stopped consumer's cursor back, to handle the journal again")
     _common(rewind)
     rewind.add_argument("consumer", help="the consumer's name, as `worker status` lists it")

@@ -14,11 +14,12 @@ from services.search.worker import search_indexer
 from shared import migrations
 from shared.db import Database
 from shared.events import ConsumerStatus, CursorStore
+from shared.edge.purger import purger
 from shared.events.relay import relay
 from shared.logging import configure_logging
 from shared.metrics import serve_metrics
 
-WORKERS = {"search-indexer": search_indexer, "relay": relay}
+WORKERS = {"search-indexer": search_indexer, "relay": relay, "purger": purger}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,11 +14,12 @@ from starlette.responses import HTMLResponse
 from services.search.deps import ClientIp, Limiter, Searches
 from services.search.service import Sort
 from shared.ratelimit import RateLimit, enforce
+from shared.web.cache import SEARCH_KEY
 
 router = APIRouter(tags=["search"])
 
 SEARCH_PER_IP = RateLimit("search-ip", 120, timedelta(minutes=1))
-CACHE = {"Cache-Control": "max-age=60, public", "Surrogate-Control": "max-age=300", "Surrogate-Key": "search"}
+CACHE = {"Cache-Control": "max-age=60, public", "Surrogate-Control": "max-age=300", "Surrogate-Key": SEARCH_KEY}
 
 Q = Annotated[str, Query(max_length=4096, description="Words to look for; at most 400 characters are searched.")]
 Classifiers = Annotated[list[str], Query(alias="classifier", description="Trove classifier, or a parent of one.")]

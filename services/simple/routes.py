@@ -15,7 +15,16 @@ from services.simple.negotiation import JSON_V1, TEXT_HTML, choose_media_type
 from services.simple.service import RenderedPage
 from shared.names import normalize_name
 from services.simple.xmlrpc import FAULT_REQUEST, MAX_REQUEST_BYTES, XmlRpcFault, dump_fault, parse_call
-from shared.web.cache import INDEX_KEY, NO_STORE, immutable_headers, page_headers, project_key
+from shared.web.cache import (
+    CHANGELOG_ARCHIVE_KEY,
+    CHANGELOG_KEY,
+    INDEX_KEY,
+    NO_STORE,
+    immutable_headers,
+    page_headers,
+    project_files_key,
+    project_key,
+)
 
 router = APIRouter()
 
@@ -131,7 +140,7 @@ async def get_file(request: Request, path: str, read: ReadDb, simple: Simple, st
         size = info.size if info else 0
     headers = {
         "ETag": blob.etag, "Accept-Ranges": "bytes",
-        **immutable_headers(keys=[f"project-files/{blob.project_name}", f"file/{path.rsplit('/', 1)[-1]}"]),
+        **immutable_headers(keys=[project_files_key(blob.project_name), f"file/{path.rsplit('/', 1)[-1]}"]),
     }
     if etag_matches(request.headers.get("if-none-match"), blob.etag):
         return Response(status_code=304, headers=headers)
@@ -150,7 +159,6 @@ async def get_file(request: Request, path: str, read: ReadDb, simple: Simple, st
 
 # --- the changelog for mirrors ---------------------------------------------------------------
 
-CHANGELOG_KEY = "changelog"
 Serial = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
@@ -163,7 +171,7 @@ async def get_changelog(read: ReadDb, changelog: Changelog, settings: Settings, 
     body = {"events": [event_json(row) for row in page.events], "last_serial": page.last_serial,
             "next": f"/api/changelog?since={newest}&limit={limit}"}
     if page.complete:  # a full page after a given serial never changes
-        headers = immutable_headers(keys=[CHANGELOG_KEY])
+        headers = immutable_headers(keys=[CHANGELOG_ARCHIVE_KEY])
     else:
         headers = page_headers(max_age=5, surrogate_max_age=settings.page_surrogate_max_age, keys=[CHANGELOG_KEY],
                                stale_if_error=settings.stale_if_error, stale_while_revalidate=0)

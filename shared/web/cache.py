@@ -8,11 +8,22 @@ purger can invalidate exactly that.
 from __future__ import annotations
 
 IMMUTABLE_MAX_AGE = 365 * 24 * 3600
-INDEX_KEY = "simple-index"
+# Surrogate-Keys: what a cached response depends on, and what the purger (shared/edge/purger.py)
+# purges when the journal says it changed.
+INDEX_KEY = "simple-index"  # /simple/ itself
+CHANGELOG_KEY = "changelog"  # the changelog's newest, still-growing page
+CHANGELOG_ARCHIVE_KEY = "changelog-archive"  # full changelog pages, which never change
+SEARCH_KEY = "search"  # search results
 
 
 def project_key(name: str) -> str:
+    """A project's pages: /simple/<name>/ and its JSON API."""
     return f"project/{name}"
+
+
+def project_files_key(name: str) -> str:
+    """A project's files and their .metadata: immutable, but gone when deleted."""
+    return f"project-files/{name}"
 
 
 def page_headers(

@@ -6,18 +6,19 @@ object, what is never cached, PURGE, and serving stale when the origin dies or h
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.edge.varnish import SERVICES, Origin, Probe, Varnishd
-from tests.e2e.conftest import Server, serve, stop
+from tests.e2e.conftest import Server, free_port, serve, stop
 from tests.e2e.test_clients import pip_install, twine_upload
 from tests.factories.uploads import subdir
 from tests.upload.validation.builders import build_wheel
@@ -244,3 +245,72 @@ def wait_until_sick(edge: Varnishd, *, deadline: float = 15.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the simple backend never went sick: {listing}")
+
+
+@pytest.fixture(scope="module", params=["sqlite-local"])
+def two_edges(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, list[Varnishd]]]:
+    ports = [free_port(), free_port()]
+    urls = json.dumps([f"http://127.0.0.1:{port}" for port in ports])
+    for origin in serve(request, tmp_path_factory, edge_purge_urls=urls):
+        origin_port = int(origin.url.rsplit(":", 1)[1])
+        edges = [Varnishd(tmp_path_factory.mktemp("edge"), {n: Origin("127.0.0.1", origin_port) for n in SERVICES},
+                          probe=FAST_PROBE, port=port) for port in ports]
+        try:
+            for edge in edges:
+                edge.start()
+            yield origin, edges
+        finally:
+            for edge in edges:
+                edge.stop()
+
+
+class TestPurger:
+    """``wheelhouse serve`` with two edges configured runs the purger in-process: an upload's
+    journal events purge the project page and /simple/ on both."""
+
+    def test_a_new_release_reaches_every_edge(self, two_edges: tuple[Server, list[Varnishd]],
+                                              tmp_path: Path) -> None:
+        origin, edges = two_edges
+        origin.wheelhouse("users", "create", "pat", "--email", "pat@example.org", "--password-stdin",
+                          input="s3cret-passw0rd\n")
+        token = origin.wheelhouse("tokens", "create", "--user", "pat").strip()
+        first = build_wheel(subdir(tmp_path, "1"), name="purged", version="1.0")
+        assert twine_upload(through(origin, edges[0]), token, first).returncode == 0
+        for edge in edges:  # cached on both, and /simple/ with it
+            assert listed(edge, "/simple/purged/", "purged-1.0-") and listed(edge, "/simple/", "purged")
+            assert get(edge, "/simple/purged/", Accept=PIP).headers["X-Cache"] == "HIT"
+        second = build_wheel(subdir(tmp_path, "2"), name="purged", version="2.0")
+        assert twine_upload(through(origin, edges[0]), token, second).returncode == 0
+        for edge in edges:
+            assert eventually(lambda edge=edge: listed(edge, "/simple/purged/", "purged-2.0-"))  # type: ignore[misc]
+
+    def test_a_new_project_reaches_the_index_on_every_edge(self, two_edges: tuple[Server, list[Varnishd]],
+                                                            tmp_path: Path) -> None:
+        origin, edges = two_edges
+        for edge in edges:
+            get(edge, "/simple/", Accept=PIP)
+            assert get(edge, "/simple/", Accept=PIP).headers["X-Cache"] == "HIT"
+        origin.wheelhouse("users", "create", "newt", "--email", "newt@example.org", "--password-stdin",
+                          input="s3cret-passw0rd\n")
+        token = origin.wheelhouse("tokens", "create", "--user", "newt").strip()
+        wheel = build_wheel(subdir(tmp_path, "n"), name="brand-new", version="1.0")
+        assert twine_upload(through(origin, edges[1]), token, wheel).returncode == 0
+        for edge in edges:
+            assert eventually(lambda edge=edge: listed(edge, "/simple/", "brand-new"))  # type: ignore[misc]
+
+
+def listed(edge: Varnishd, path: str, needle: str) -> bool:
+    response = get(edge, path, Accept=PIP)
+    return response.status_code == 200 and needle in response.text
+
+
+def eventually(condition: Callable[[], bool], *, deadline: float = 15.0) -> bool:
+    """The purge follows the commit through the journal: soon after, not within the upload's request.
+    (How soon is measured by a benchmark, not asserted here.)"""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
