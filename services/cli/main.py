@@ -16,6 +16,7 @@ COMMANDS = {
     "tokens": "services.cli.tokens",
     "worker": "services.cli.worker",
     "search": "services.cli.search",
+    "stack": "services.cli.stack",
 }
 
 
@@ -95,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     rewind.add_argument("consumer", help="the consumer's name, as `worker status` lists it")
     rewind.add_argument("--to", type=int, default=0, metavar="SERIAL",
                         help="handle everything after this serial again (default 0: the whole journal)")
+
+    stack = sub.add_parser("stack", help="the local stack: each service and worker its own process, behind Varnish")
+    stack_sub = stack.add_subparsers(dest="action", required=True)
+    up = stack_sub.add_parser("up", help="start it and keep it running until Ctrl-C")
+    up.add_argument("--port", type=int, default=8080, help="the edge's port (default 8080)")
+    up.add_argument("--data-dir", default="stack", help="logs, NATS's store and the stack's key (default ./stack)")
+    up.add_argument("--database-url", default=None,
+                    help="Postgres to use; the database is created if missing "
+                         "(default postgresql+asyncpg://postgres@127.0.0.1/wheelhouse_stack)")
+    up.add_argument("--s3-endpoint-url", default=None, help="an S3-compatible endpoint (default: moto's server)")
 
     search = sub.add_parser("search", help="the search index")
     search_sub = search.add_subparsers(dest="action", required=True)
