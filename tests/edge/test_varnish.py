@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -97,6 +98,17 @@ class TestCaching:
         for spelling in ("Edge.Cached_Thing", "EDGE--cached__thing", "edge.cached.thing"):
             response = get(edge, f"/simple/{spelling}/?spelling", Accept=PIP)
             assert (response.status_code, response.headers["X-Cache"]) == (200, "HIT"), spelling
+
+    def test_concurrent_misses_for_one_object_are_one_origin_request(self, edge: Varnishd, project: str) -> None:
+        before = edge.counters()["MAIN.backend_req"]
+
+        def read() -> httpx.Response:
+            return get(edge, f"/simple/{project}/?coalesced", Accept=PIP)
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            responses = list(pool.map(lambda _: read(), range(16)))
+        assert all(r.status_code == 200 for r in responses)
+        assert edge.counters()["MAIN.backend_req"] - before == 1
 
     def test_edge_headers_are_kept_from_clients(self, edge: Varnishd, project: str) -> None:
         response = get(edge, f"/simple/{project}/", Accept=PIP)
