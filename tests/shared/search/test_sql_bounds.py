@@ -1,4 +1,4 @@
-"""The SQL backends' bounded work (``shared/search/sql.py``): capped totals, and pages that are
+"""The SQL backends' bounded work (``shared/search/sql/``): capped totals, and pages that are
 the same whichever shortcut produced them.  On SQLite and Postgres through ``backend``.
 
 The shortcuts only start at sizes a test cannot afford (10,000 matches), so their limits are
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-import shared.search.sql as sql
+from shared.search.sql import common, postgres, sqlite
 from shared.config import ServeSettings
 from shared.db import Database
 from shared.search import SearchIndex, open_search_index
@@ -61,11 +61,18 @@ async def everything(index: SearchIndex) -> dict[tuple, tuple[list[tuple], int]]
     return found
 
 
+def set_limit(monkeypatch: pytest.MonkeyPatch, name: str, value: int) -> None:
+    """A limit in every module of the package that holds it (each imports it by name)."""
+    for module in (common, postgres, sqlite):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, value)
+
+
 class TestCappedTotal:
     async def test_total_stops_at_the_cap(self, index: SearchIndex, monkeypatch: pytest.MonkeyPatch) -> None:
         full = await index.search("web", limit=100)
         assert full.total > 5
-        monkeypatch.setattr(sql, "TOTAL_CAP", 5)
+        set_limit(monkeypatch, "TOTAL_CAP", 5)
         capped = await index.search("web", limit=100)
         assert capped.total == 5  # "5 or more"
         assert [h.name for h in capped.hits] == [h.name for h in full.hits]  # the hits are not capped
@@ -74,7 +81,7 @@ class TestCappedTotal:
         assert (await index.search("web", sort="-updated")).total == 5
 
     async def test_totals_under_the_cap_are_exact(self, index: SearchIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(sql, "TOTAL_CAP", 5)
+        set_limit(monkeypatch, "TOTAL_CAP", 5)
         assert (await index.search("kettle")).total == 3
         assert (await index.search("requests")).total == 4
         assert (await index.search("flaks")).total == 1  # a near-miss name, not a text match
@@ -87,17 +94,20 @@ class TestCappedTotal:
 
 class TestShortcutsGiveTheSamePages:
     """Every shortcut taken (cap 2: the name tiers cut to the page, lower tiers skipped once the page
-    is full, the date sort's walk and batches) against the same searches without them."""
+    is full, the date sort's walk and batches, counting by reading rows) against the same searches
+    without them."""
 
     @pytest.mark.parametrize("limits", [
         {"TOTAL_CAP": 2},
         {"TOTAL_CAP": 2, "NEWEST_BATCH": 1, "WALK_DENSITY": 0},  # newest first always walks, one by one
         {"TOTAL_CAP": 2, "WALK_DENSITY": 10**9},  # newest first always sorts
+        {"TOTAL_CAP": 2, "COUNT_WALK_DENSITY": 10**9},  # Postgres always counts by reading rows
+        {"TOTAL_CAP": 2, "COUNT_WALK_DENSITY": 10**9, "COUNT_WALK_ROWS": 3},  # ... and may fall back to the index
     ])
     async def test_same_pages(self, index: SearchIndex, monkeypatch: pytest.MonkeyPatch, limits: dict) -> None:
         expected = await everything(index)
         for name, value in limits.items():
-            monkeypatch.setattr(sql, name, value)
+            set_limit(monkeypatch, name, value)
         found = await everything(index)
         for key, (hits, total) in expected.items():
             assert found[key] == (hits, min(total, 2)), key
@@ -119,4 +129,4 @@ class TestTextTier:
     ("ab", "ac"), ("a\U0010ffff", "b"), ("\ud7ff", "\ue000"), ("\U0010ffff", None), ("", None),
 ])
 def test_after_prefix(key: str, after: str | None) -> None:
-    assert sql._after_prefix(key) == after
+    assert sqlite._after_prefix(key) == after
