@@ -103,8 +103,9 @@ async def purger(settings: SharedSettings, *, poll_interval: float = POLL_INTERV
     db = Database.from_settings(settings, service_name=PURGER_NAME)
     bus = open_bus(settings, db, poll_interval=poll_interval)
     edge = Purger(urls=settings.edge_purge_urls, dns=settings.edge_purge_dns, port=settings.edge_purge_port)
-    runner = ConsumerRunner(Consumer(PURGER_NAME, edge.handle, max_attempts=None, backoff=0.1, max_backoff=5.0),
-                            bus=bus)
+    # A new purger starts at the head: what changed before it ran is no purge of its to send.
+    runner = ConsumerRunner(Consumer(PURGER_NAME, edge.handle, max_attempts=None, backoff=0.1, max_backoff=5.0,
+                                     start="head"), bus=bus)
     try:
         yield runner
     finally:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 
@@ -43,6 +44,9 @@ class Consumer:
     max_attempts: int | None = 5  # None: retry until it succeeds, never park
     backoff: float = 0.5  # seconds before the first retry; doubled each time
     max_backoff: float = 30.0
+    # Where a consumer that has never run starts: at serial 0 (one that builds state from the whole
+    # journal), or after the newest entry (one that only reacts to changes, like the purger).
+    start: Literal["beginning", "head"] = "beginning"
 
 
 class ConsumerRunner:
@@ -56,6 +60,8 @@ class ConsumerRunner:
     async def run_once(self, *, timeout: float = 0.0) -> int:
         """Deliver one batch, waiting up to ``timeout`` for one; return how many events it held."""
         if self._subscription is None:
+            if self.consumer.start == "head":
+                await self.bus.cursors.start_at_head(self.consumer.name)
             self._subscription = await self.bus.subscribe(self.consumer.name)
         events = await self._subscription.fetch(limit=self.consumer.batch_size, timeout=timeout)
         for event in events:

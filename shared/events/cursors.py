@@ -52,6 +52,14 @@ class CursorStore:
                 session.add(ConsumerCursor(name=name, last_serial=serial, updated=datetime.now(UTC)))
             await session.commit()
 
+    async def start_at_head(self, name: str) -> None:
+        """A consumer that has never run starts after the journal's newest entry, not at serial 0."""
+        async with self.db.write_session() as session:
+            if await session.get(ConsumerCursor, name) is None:
+                newest = int(await session.scalar(select(func.max(JournalEntry.serial))) or 0)
+                session.add(ConsumerCursor(name=name, last_serial=newest, updated=datetime.now(UTC)))
+                await session.commit()
+
     async def rewind(self, name: str, serial: int) -> None:
         """Put the cursor back (or anywhere): the consumer handles everything after ``serial`` again,
         from the journal, which is how its state is rebuilt. Stop the consumer first."""

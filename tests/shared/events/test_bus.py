@@ -139,6 +139,15 @@ class TestDelivery:
         await consume(runner(make_bus(), Consumer("rebuilt", rebuilt)), lambda: len(rebuilt.deliveries) >= 5)
         assert rebuilt.deliveries == serials + later
 
+    async def test_a_new_consumer_can_start_at_the_head(self, make_bus: BusFactory, db: Database) -> None:
+        await journal_events(db, 3)
+        seen = Recorder()
+        tail = runner(make_bus(), Consumer("reacts-to-changes", seen, start="head"))
+        assert await tail.run_once(timeout=0.3) == 0  # the history is not its business
+        later = await journal_events(db, 2)
+        await consume(tail, lambda: len(seen.deliveries) >= 2)
+        assert seen.deliveries == later
+
     async def test_killed_after_the_side_effect_and_before_the_ack_redelivers(
         self, make_bus: BusFactory, db: Database
     ) -> None:
