@@ -100,15 +100,24 @@ def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_
     assert [r["name"] for r in searched(services["search"], "searchable")][:1] == ["searchable"]
 
 
-def test_workers_publish_their_lag_as_metrics(services: dict[str, Server]) -> None:
+def test_workers_publish_their_lag_as_metrics(services: dict[str, Server], tmp_path: Path) -> None:
+    upload = services["upload"]
+    upload.wheelhouse("users", "create", "mel", "--email", "mel@example.org", "--password-stdin",
+                      input="s3cret-passw0rd\n")
+    token = upload.wheelhouse("tokens", "create", "--user", "mel").strip()
+    wheel = build_wheel(subdir(tmp_path, "m"), name="metered", version="1.0")
+    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
+                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
+                   capture_output=True)
     for name in WORKERS:
         text = poll(lambda name=name: httpx.get(services[name].url + "/metrics").text,  # type: ignore[misc]
                     until=lambda text, name=name: f'wheelhouse_consumer_lag_serials{{consumer="{name}"}}' in text)
         lag = next(line for line in text.splitlines()
                    if line.startswith(f'wheelhouse_consumer_lag_serials{{consumer="{name}"}}'))
         assert float(lag.split()[-1]) >= 0
-    status = services["upload"].wheelhouse("worker", "status")
-    assert {line.split()[0] for line in status.splitlines()[1:]} >= set(WORKERS)
+    status = poll(lambda: upload.wheelhouse("worker", "status"),  # each has handled the upload's events
+                  until=lambda text: {line.split()[0] for line in text.splitlines()[1:]} >= set(WORKERS))
+    assert {line.split()[0] for line in status.splitlines()[1:]} >= set(WORKERS), status
 
 
 def poll(read: Callable[[], T], *, until: Callable[[T], bool], deadline: float = 30.0) -> T:
