@@ -26,15 +26,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.edge.varnish import SERVICES, Origin, Varnishd
+from shared.net import free_port
 
 WORKERS = ("relay", "search-indexer", "purger")
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1/wheelhouse_stack"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

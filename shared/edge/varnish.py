@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shared.net import free_port
 
 VCL_DIR = Path(__file__).resolve().parents[2] / "deploy" / "varnish"
 SERVICES = ("upload", "simple", "search", "accounts")
@@ -65,12 +66,6 @@ def render_backends(origins: Mapping[str, Origin], *, purgers: Sequence[str] = (
     return "\n".join(lines) + "\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Varnishd:
     """One varnishd in the foreground, its working directory (and generated backends.vcl) in ``workdir``."""
@@ -94,7 +89,7 @@ class Varnishd:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "backends.vcl").write_text(render_backends(self.origins, purgers=self.purgers,
                                                                    probe=self.probe))
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         command = [
             binary, "-F", "-j", "none", "-n", str(self.workdir / "instance"), "-a", f"127.0.0.1:{self.port}",
             "-f", str(VCL_DIR / "default.vcl"), "-p", f"vcl_path={self.workdir}:{VCL_DIR}", "-s", self.storage,

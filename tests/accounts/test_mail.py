@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from services.accounts.mail import (
     read_messages,
 )
 from shared.config import AccountsSettings
+from shared.net import free_port
 
 FROM = "Wheelhouse <noreply@wheelhouse.test>"
 MESSAGE = OutgoingEmail(
@@ -91,16 +91,10 @@ class SmtpServer:
     recorder: SmtpRecorder
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _running_smtp_server(recorder: SmtpRecorder, **smtp_options: Any) -> Iterator[SmtpServer]:
     """aiosmtpd runs its own loop in its own thread; start() returns once it accepts connections."""
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port(), **smtp_options)
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **smtp_options)
     controller.start()
     try:
         yield SmtpServer(controller.hostname, controller.port, recorder)
@@ -284,7 +278,7 @@ class TestSmtpEmailSender:
         assert "Pässword" not in str(caught.value)
 
     async def test_unreachable_server_raises_delivery_error(self) -> None:
-        closed_port = _free_port()  # bound then released: nothing listens there
+        closed_port = free_port()  # bound then released: nothing listens there
         sender = SmtpEmailSender(
             host="127.0.0.1", port=closed_port, from_addr=FROM, username=LOGIN, password=PASSWORD, timeout=2
         )

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import BIN, Server, client_env, free_port, searched, start, stop
+from tests.e2e.test_clients import twine_upload
 from tests.factories.uploads import subdir
 from tests.fixtures.nats import NatsServer
 from tests.upload.validation.builders import build_wheel
@@ -78,9 +79,7 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
                       input="s3cret-passw0rd\n")
     token = upload.wheelhouse("tokens", "create", "--user", "alice", "--project", "solo").strip()
     wheel = build_wheel(subdir(tmp_path, "w"), name="solo", version="1.0", files={"solo/__init__.py": b"X = 1\n"})
-    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
-                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
-                   capture_output=True)
+    assert twine_upload(upload, token, wheel).returncode == 0
     simple = services["simple"]
     subprocess.run([sys.executable, "-m", "pip", "install", "--index-url", f"{simple.url}/simple/", "--target",
                     str(tmp_path / "t"), "solo"], env=simple.env, check=True, timeout=300, capture_output=True)
@@ -93,9 +92,7 @@ def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_
                       input="s3cret-passw0rd\n")
     token = upload.wheelhouse("tokens", "create", "--user", "sam").strip()
     wheel = build_wheel(subdir(tmp_path, "s"), name="searchable", version="1.0")
-    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
-                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
-                   capture_output=True)
+    assert twine_upload(upload, token, wheel).returncode == 0
     # journal -> relay -> JetStream -> search indexer -> index, each its own process
     assert [r["name"] for r in searched(services["search"], "searchable")][:1] == ["searchable"]
 
@@ -106,9 +103,7 @@ def test_workers_publish_their_lag_as_metrics(services: dict[str, Server], tmp_p
                       input="s3cret-passw0rd\n")
     token = upload.wheelhouse("tokens", "create", "--user", "mel").strip()
     wheel = build_wheel(subdir(tmp_path, "m"), name="metered", version="1.0")
-    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
-                    "-u", "__token__", "-p", token, str(wheel)], env=upload.env, check=True, timeout=120,
-                   capture_output=True)
+    assert twine_upload(upload, token, wheel).returncode == 0
     for name in WORKERS:
         text = poll(lambda name=name: httpx.get(services[name].url + "/metrics").text,  # type: ignore[misc]
                     until=lambda text, name=name: f'wheelhouse_consumer_lag_serials{{consumer="{name}"}}' in text)
@@ -141,9 +136,7 @@ def test_token_from_the_accounts_service_uploads_through_the_upload_service(
     created = httpx.post(accounts + "/api/account/tokens", json={"name": "ci"}, headers=session)
     assert created.status_code == 201, created.text
     wheel = build_wheel(subdir(tmp_path, "b"), name="bobs", version="1.0")
-    subprocess.run([str(BIN / "twine"), "upload", "--non-interactive", "--repository-url", f"{upload.url}/legacy/",
-                    "-u", "__token__", "-p", created.json()["token"], str(wheel)], env=upload.env, check=True,
-                   timeout=120, capture_output=True)
+    assert twine_upload(upload, created.json()["token"], wheel).returncode == 0
     projects = httpx.get(accounts + "/api/account/projects", headers=session).json()
     assert projects == [{"project": "bobs", "role": "Owner"}]
 
