@@ -71,10 +71,14 @@ sub vcl_recv {
     }
 
     # While the origin is healthy, an expired or purged page is fetched again before it is
-    # served (concurrent misses wait for that one fetch); only when it is down is stale served.
-    if (std.healthy(req.backend_hint)) {
+    # served (concurrent misses wait for that one fetch); stale is served when it is down, or
+    # when it answered this request with an error (vcl_deliver restarts it to look again).
+    if (req.http.x-origin-failed) {
+        set req.grace = 3650d;  # no limit of ours (req.grace outlives a restart): the object's own grace
+    } elseif (std.healthy(req.backend_hint)) {
         set req.grace = 0s;
     }
+    set req.http.x-cacheable = "1";
     return (hash);
 }
 
@@ -83,12 +87,19 @@ sub vcl_hash {
     return (lookup);
 }
 
+sub vcl_backend_fetch {
+    unset bereq.http.x-cacheable;  # the edge's own bookkeeping, not the origin's business
+    unset bereq.http.x-origin-failed;
+}
+
 sub vcl_backend_response {
     if (bereq.uncacheable) {
         return (deliver);
     }
-    if (beresp.status >= 500 && bereq.is_bgfetch) {
-        return (abandon);  # keep serving what is cached
+    if (beresp.status >= 500) {
+        # Keep what is cached: storing even an uncacheable answer would push the stale copy out.
+        # The client side then serves that copy, or a clean 503 (vcl_synth).
+        return (abandon);
     }
     if (beresp.http.Set-Cookie || (beresp.status != 200 && beresp.status != 301 && beresp.status != 308
             && beresp.status != 404 && beresp.status != 410) || !beresp.http.Surrogate-Control) {
@@ -113,14 +124,9 @@ sub vcl_backend_response {
 }
 
 sub vcl_backend_error {
-    # The origin is down or hung and nothing is cached: a clean, uncacheable 503.
-    set beresp.http.Content-Type = "application/json";
-    set beresp.http.Cache-Control = "no-store";
-    set beresp.http.Retry-After = "5";
-    set beresp.body = {"{"error": {"code": "ServiceUnavailable", "message": "The index is unavailable; try again shortly.", "details": {}}}"};
-    set beresp.ttl = 0s;
-    set beresp.uncacheable = true;
-    return (deliver);
+    # The origin is down or hung: as with a 5xx, keep what is cached and let the client side
+    # serve it, or a clean 503.
+    return (abandon);
 }
 
 sub vcl_deliver {
@@ -137,5 +143,18 @@ sub vcl_deliver {
 }
 
 sub vcl_synth {
+    if (resp.status == 503 && req.restarts == 0 && req.http.x-cacheable) {
+        # The origin failed this read although its probe may be healthy (its database down, say):
+        # look again, this time taking a stale copy within its stale-if-error grace.
+        set req.http.x-origin-failed = "1";
+        return (restart);
+    }
     set resp.http.Cache-Control = "no-store";
+    set resp.http.X-Cache = "MISS";
+    if (resp.status == 503) {
+        set resp.http.Content-Type = "application/json";
+        set resp.http.Retry-After = "5";
+        set resp.body = {"{"error": {"code": "ServiceUnavailable", "message": "The index is unavailable; try again shortly.", "details": {}}}"};
+        return (deliver);
+    }
 }

@@ -193,13 +193,39 @@ class TestOriginDown:
             proxy.close()
 
 
+    def test_a_page_the_origin_fails_is_served_stale_while_its_probe_is_healthy(
+        self, own_origin: Server, tmp_path: Path
+    ) -> None:
+        """The origin answers /livez but fails reads (as with its database down): the purged page
+        is served from the stale copy; a page never cached is a clean 503, uncached."""
+        proxy = Proxy(int(own_origin.url.rsplit(":", 1)[1]))
+        edge = Varnishd(tmp_path / "edge", {name: Origin("127.0.0.1", proxy.port, 2.0) for name in SERVICES},
+                        probe=FAST_PROBE)
+        edge.start()
+        try:
+            cached = get(edge, "/simple/")
+            assert cached.status_code == 200
+            purged = httpx.request("PURGE", edge.url + "/", headers={"xkey": "simple-index"}, trust_env=False)
+            assert purged.status_code == 200
+            proxy.fail_reads()
+            stale = get(edge, "/simple/")
+            assert stale.status_code == 200 and stale.content == cached.content
+            for _ in range(2):
+                failed = get(edge, "/simple/never-cached/")
+                assert failed.status_code == 503 and failed.json()["error"]["code"] == "ServiceUnavailable"
+        finally:
+            edge.stop()
+            proxy.close()
+
+
 class Proxy:
-    """TCP forwarding to the origin that can be told to hang: it then accepts and reads, and
-    answers nothing."""
+    """TCP forwarding to the origin that can be told to hang (it then accepts and reads, and answers
+    nothing) or to fail reads (every request but /livez gets a 500)."""
 
     def __init__(self, upstream: int) -> None:
         self.upstream = upstream
         self.hang = False
+        self.failing = False
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.socket.listen(64)
@@ -216,6 +242,9 @@ class Proxy:
             self._open.append(client)
             if self.hang:
                 continue  # held open, never answered
+            if self.failing:
+                threading.Thread(target=self._fail, args=(client,), daemon=True).start()
+                continue
             try:
                 server = socket.create_connection(("127.0.0.1", self.upstream))
             except OSError:
@@ -238,6 +267,23 @@ class Proxy:
         for end in (source, sink):
             if not self.hang:
                 end.close()
+
+    def fail_reads(self) -> None:
+        self.failing = True
+        for end in self._open:  # connections the edge keeps alive would still reach the origin
+            end.close()
+
+    def _fail(self, client: socket.socket) -> None:
+        try:
+            head = client.recv(65536)
+            if head.split(b" ", 2)[1:2] == [b"/livez"]:
+                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            else:
+                client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+        except OSError:
+            pass
+        client.close()
 
     def close(self) -> None:
         self.socket.close()
