@@ -36,6 +36,12 @@ class Server:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    def user_token(self, username: str, *token_options: str) -> str:
+        """A new user (password login unused) and an API token of theirs, made with the CLI."""
+        self.wheelhouse("users", "create", username, "--email", f"{username}@example.org", "--password-stdin",
+                        input="s3cret-passw0rd\n")
+        return self.wheelhouse("tokens", "create", "--user", username, *token_options).strip()
+
     def requests(self) -> list[dict]:
         lines = self.log_path.read_text().splitlines()
         return [entry for entry in map(_json_or_none, lines) if entry and entry.get("event") == "request"]

@@ -48,9 +48,7 @@ def installed(target: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def published(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    server.wheelhouse("users", "create", "alice", "--email", "alice@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    token = server.wheelhouse("tokens", "create", "--user", "alice").strip()
+    token = server.user_token("alice")
     assert token.startswith("pypi-") and "\n" not in token
     tmp = tmp_path_factory.mktemp("dists")
     dists = {

@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    server.wheelhouse("users", "create", "mira", "--email", "mira@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    return server.wheelhouse("tokens", "create", "--user", "mira").strip()
+    return server.user_token("mira")
 
 
 def test_xmlrpc_methods_answer_a_mirror_tool(server: Server, token: str, tmp_path: Path) -> None:

@@ -29,9 +29,7 @@ def nats_server_on_bus(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
 def test_an_upload_reaches_search_through_jetstream(nats_server_on_bus: Server, tmp_path: Path) -> None:
     server = nats_server_on_bus
-    server.wheelhouse("users", "create", "nat", "--email", "nat@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    token = server.wheelhouse("tokens", "create", "--user", "nat").strip()
+    token = server.user_token("nat")
     wheel = build_wheel(subdir(tmp_path, "n"), name="jetstreamed", version="1.0")
     assert twine_upload(server, token, wheel).returncode == 0
     assert searched(server, "jetstreamed")[0]["name"] == "jetstreamed"

@@ -75,9 +75,7 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
     services: dict[str, Server], tmp_path: Path
 ) -> None:
     upload = services["upload"]
-    upload.wheelhouse("users", "create", "alice", "--email", "alice@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    token = upload.wheelhouse("tokens", "create", "--user", "alice", "--project", "solo").strip()
+    token = upload.user_token("alice", "--project", "solo")
     wheel = build_wheel(subdir(tmp_path, "w"), name="solo", version="1.0", files={"solo/__init__.py": b"X = 1\n"})
     assert twine_upload(upload, token, wheel).returncode == 0
     simple = services["simple"]
@@ -88,9 +86,7 @@ def test_twine_to_the_upload_service_and_pip_from_the_simple_service(
 
 def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_path: Path) -> None:
     upload = services["upload"]
-    upload.wheelhouse("users", "create", "sam", "--email", "sam@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    token = upload.wheelhouse("tokens", "create", "--user", "sam").strip()
+    token = upload.user_token("sam")
     wheel = build_wheel(subdir(tmp_path, "s"), name="searchable", version="1.0")
     assert twine_upload(upload, token, wheel).returncode == 0
     # journal -> relay -> JetStream -> search indexer -> index, each its own process
@@ -99,9 +95,7 @@ def test_an_upload_reaches_search_through_nats(services: dict[str, Server], tmp_
 
 def test_workers_publish_their_lag_as_metrics(services: dict[str, Server], tmp_path: Path) -> None:
     upload = services["upload"]
-    upload.wheelhouse("users", "create", "mel", "--email", "mel@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    token = upload.wheelhouse("tokens", "create", "--user", "mel").strip()
+    token = upload.user_token("mel")
     wheel = build_wheel(subdir(tmp_path, "m"), name="metered", version="1.0")
     assert twine_upload(upload, token, wheel).returncode == 0
     for name in WORKERS:

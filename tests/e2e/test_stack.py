@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.edge.stack import Stack
+from services.cli.stack import Stack
 from tests.e2e.conftest import BIN, Server, client_env, free_port, searched
 from tests.e2e.test_clients import pip_install, run, twine_upload
 from tests.factories.uploads import subdir
@@ -33,9 +33,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> It
 
 @pytest.fixture(scope="module")
 def token(stack: Server) -> str:
-    stack.wheelhouse("users", "create", "stacey", "--email", "stacey@example.org", "--password-stdin",
-                     input="s3cret-passw0rd\n")
-    return stack.wheelhouse("tokens", "create", "--user", "stacey").strip()
+    return stack.user_token("stacey")
 
 
 def test_twine_pip_and_uv_through_the_edge(stack: Server, token: str, tmp_path: Path) -> None:

@@ -47,9 +47,7 @@ def origin(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def token(origin: Server) -> str:
-    origin.wheelhouse("users", "create", "edgy", "--email", "edgy@example.org", "--password-stdin",
-                      input="s3cret-passw0rd\n")
-    return origin.wheelhouse("tokens", "create", "--user", "edgy").strip()
+    return origin.user_token("edgy")
 
 
 @pytest.fixture(scope="module")
@@ -164,58 +162,56 @@ class TestOriginDown:
     def own_origin(self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield from serve(request, tmp_path_factory)
 
+    @pytest.fixture
+    def proxied(self, own_origin: Server, tmp_path: Path) -> Iterator[tuple[Proxy, Varnishd]]:
+        """An edge whose origin is reached through a Proxy the test can make hang or fail."""
+        proxy = Proxy(int(own_origin.url.rsplit(":", 1)[1]))
+        edge = Varnishd(tmp_path / "edge", {name: Origin("127.0.0.1", proxy.port, 2.0) for name in SERVICES},
+                        probe=FAST_PROBE)
+        edge.start()
+        try:
+            yield proxy, edge
+        finally:
+            edge.stop()
+            proxy.close()
+
     @pytest.mark.parametrize("failure", ["dead", "hung"])
     def test_stale_pages_are_served_and_an_uncached_one_is_a_clean_uncached_503(
-        self, own_origin: Server, tmp_path: Path, failure: str
+        self, own_origin: Server, proxied: tuple[Proxy, Varnishd], failure: str
     ) -> None:
         """Dead: the origin process stops. Hung: it accepts connections and never answers (a proxy
         in front of it stops forwarding, as a wedged process would)."""
-        proxy = Proxy(int(own_origin.url.rsplit(":", 1)[1]))
-        edge = Varnishd(tmp_path / "edge", {name: Origin("127.0.0.1", proxy.port, 2.0) for name in SERVICES},
-                        probe=FAST_PROBE)
-        edge.start()
-        try:
-            cached = get(edge, "/simple/")
-            assert cached.status_code == 200
-            if failure == "dead":
-                stop(own_origin)
-            else:
-                proxy.hang = True
-            wait_until_sick(edge)
-            stale = get(edge, "/simple/")
-            assert stale.status_code == 200 and stale.content == cached.content
-            for _ in range(2):
-                missing = get(edge, "/simple/never-cached/")
-                assert missing.status_code == 503 and missing.headers["X-Cache"] == "MISS"
-                assert missing.json()["error"]["code"] == "ServiceUnavailable"
-        finally:
-            edge.stop()
-            proxy.close()
-
+        proxy, edge = proxied
+        cached = get(edge, "/simple/")
+        assert cached.status_code == 200
+        if failure == "dead":
+            stop(own_origin)
+        else:
+            proxy.hang = True
+        wait_until_sick(edge)
+        stale = get(edge, "/simple/")
+        assert stale.status_code == 200 and stale.content == cached.content
+        for _ in range(2):
+            missing = get(edge, "/simple/never-cached/")
+            assert missing.status_code == 503 and missing.headers["X-Cache"] == "MISS"
+            assert missing.json()["error"]["code"] == "ServiceUnavailable"
 
     def test_a_page_the_origin_fails_is_served_stale_while_its_probe_is_healthy(
-        self, own_origin: Server, tmp_path: Path
+        self, proxied: tuple[Proxy, Varnishd]
     ) -> None:
         """The origin answers /livez but fails reads (as with its database down): the purged page
         is served from the stale copy; a page never cached is a clean 503, uncached."""
-        proxy = Proxy(int(own_origin.url.rsplit(":", 1)[1]))
-        edge = Varnishd(tmp_path / "edge", {name: Origin("127.0.0.1", proxy.port, 2.0) for name in SERVICES},
-                        probe=FAST_PROBE)
-        edge.start()
-        try:
-            cached = get(edge, "/simple/")
-            assert cached.status_code == 200
-            purged = httpx.request("PURGE", edge.url + "/", headers={"xkey": "simple-index"}, trust_env=False)
-            assert purged.status_code == 200
-            proxy.fail_reads()
-            stale = get(edge, "/simple/")
-            assert stale.status_code == 200 and stale.content == cached.content
-            for _ in range(2):
-                failed = get(edge, "/simple/never-cached/")
-                assert failed.status_code == 503 and failed.json()["error"]["code"] == "ServiceUnavailable"
-        finally:
-            edge.stop()
-            proxy.close()
+        proxy, edge = proxied
+        cached = get(edge, "/simple/")
+        assert cached.status_code == 200
+        purged = httpx.request("PURGE", edge.url + "/", headers={"xkey": "simple-index"}, trust_env=False)
+        assert purged.status_code == 200
+        proxy.fail_reads()
+        stale = get(edge, "/simple/")
+        assert stale.status_code == 200 and stale.content == cached.content
+        for _ in range(2):
+            failed = get(edge, "/simple/never-cached/")
+            assert failed.status_code == 503 and failed.json()["error"]["code"] == "ServiceUnavailable"
 
 
 class Proxy:
@@ -330,9 +326,7 @@ class TestPurger:
     def test_a_new_release_reaches_every_edge(self, two_edges: tuple[Server, list[Varnishd]],
                                               tmp_path: Path) -> None:
         origin, edges = two_edges
-        origin.wheelhouse("users", "create", "pat", "--email", "pat@example.org", "--password-stdin",
-                          input="s3cret-passw0rd\n")
-        token = origin.wheelhouse("tokens", "create", "--user", "pat").strip()
+        token = origin.user_token("pat")
         first = build_wheel(subdir(tmp_path, "1"), name="purged", version="1.0")
         assert twine_upload(through(origin, edges[0]), token, first).returncode == 0
         for edge in edges:  # cached on both, and /simple/ with it
@@ -349,9 +343,7 @@ class TestPurger:
         for edge in edges:
             get(edge, "/simple/", Accept=PIP)
             assert get(edge, "/simple/", Accept=PIP).headers["X-Cache"] == "HIT"
-        origin.wheelhouse("users", "create", "newt", "--email", "newt@example.org", "--password-stdin",
-                          input="s3cret-passw0rd\n")
-        token = origin.wheelhouse("tokens", "create", "--user", "newt").strip()
+        token = origin.user_token("newt")
         wheel = build_wheel(subdir(tmp_path, "n"), name="brand-new", version="1.0")
         assert twine_upload(through(origin, edges[1]), token, wheel).returncode == 0
         for edge in edges:
