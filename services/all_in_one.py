@@ -27,6 +27,7 @@ from shared.errors import NotFoundError
 from shared.edge.purger import edges_configured, purger
 from shared.events import ConsumerRunner
 from shared.web.app import new_app
+from shared.web.health import Readiness
 
 
 def _matches(path: str, prefix: str) -> bool:
@@ -58,6 +59,12 @@ class AllInOne:
         async with AsyncExitStack() as stack:
             for _prefixes, app in [*self.routes, ((), self.fallback)]:
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            # /readyz (answered by the fallback) checks what every service checks.
+            readiness = Readiness("all-in-one", timeout=self.routes[0][1].state.readiness.timeout)
+            for _prefixes, app in self.routes:
+                for name, check in app.state.readiness.checks.items():
+                    readiness.add(f"{app.state.readiness.service}.{name}", check)
+            self.fallback.state.readiness = readiness
             for factory in self.workers:
                 await stack.enter_async_context(_running(factory))
             yield
@@ -98,7 +105,7 @@ def _fallback_app() -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
 
-    app = new_app(title="Wheelhouse", lifespan=lifespan)
+    app = new_app(title="Wheelhouse", service="all-in-one", lifespan=lifespan)
 
     @app.get("/", include_in_schema=False)
     async def root() -> dict[str, str]:

@@ -40,6 +40,9 @@ class SharedSettings(BaseSettings):
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Proxies whose X-Forwarded-For / -Proto are believed (addresses or CIDRs, comma-separated): the
+    # edge's. The client address rate limits and the audit log see is the nearest one not listed.
+    forwarded_allow_ips: str = "127.0.0.1"
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: console at a terminal, else JSON
     log_level: str = "INFO"
     # Signs API tokens, login links and password-reset links. Required in production; in development a
@@ -68,6 +71,15 @@ class SharedSettings(BaseSettings):
     edge_purge_urls: list[str] = Field(default_factory=list)
     edge_purge_dns: str | None = None
     edge_purge_port: int = Field(default=80, ge=1, le=65535)
+    # Health and shutdown. /readyz gives each dependency check this long. After SIGTERM, /readyz fails at
+    # once; the listener stays open shutdown_drain seconds more (0: in Kubernetes the preStop sleep does
+    # this), then closes, and requests in flight get shutdown_timeout seconds to finish.
+    readiness_timeout: float = Field(default=2.0, gt=0, le=30)
+    shutdown_drain: float = Field(default=0.0, ge=0, le=300)
+    shutdown_timeout: float = Field(default=25.0, ge=0)
+    # Error reporting to Sentry (sentry-sdk's FastAPI integration) when a DSN is given; off by default.
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
     # Search: the SQL full text of the database (default), or an OpenSearch cluster when a URL is given.
     opensearch_url: str | None = None
     opensearch_index: str = "wheelhouse-projects"  # the alias searches read; rebuilds swap it atomically
@@ -116,6 +128,8 @@ class UploadSettings(SharedSettings):
     # Where uploads are spooled (created on first use). Default: <data_dir>/tmp with local storage, so
     # that storing an upload is a rename on the same filesystem; the system temp dir with other storage.
     upload_tmp_dir: Path | None = None
+    # A large upload over a slow link takes minutes: after SIGTERM, requests in flight get this long.
+    shutdown_timeout: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _default_upload_tmp_dir(self) -> UploadSettings:

@@ -41,7 +41,7 @@ def create_app(settings: AccountsSettings) -> FastAPI:
                     await notifier.drain()
                     await app.state.rate_limiter.aclose()
 
-    app = new_app(title="Wheelhouse accounts", lifespan=lifespan)
+    app = new_app(title="Wheelhouse accounts", service=SERVICE_NAME, lifespan=lifespan)
     app.include_router(router)
     app.add_exception_handler(InvalidIdTokenError, _refused_id_token)
     return app

@@ -7,7 +7,6 @@ import argparse
 from services.cli.settings import settings_from_args
 from shared import migrations
 from shared.config import AccountsSettings, SharedSettings, SimpleSettings, UploadSettings
-from shared.metrics import serve_metrics
 from shared.web.runner import run_app
 
 
@@ -23,7 +22,6 @@ def _serve_all(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.database_url)  # the embedded default migrates on start
-    serve_metrics(settings)  # the in-process consumers' lag, when WHEELHOUSE_METRICS_PORT is set
     run_app(create_app(settings, workers=True), settings, service="all-in-one")
     return 0
 

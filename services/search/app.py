@@ -14,6 +14,7 @@ from shared.config import SharedSettings
 from shared.ratelimit import open_rate_limiter
 from shared.search import open_search_index
 from shared.web.app import core_resources, new_app
+from shared.web.health import search_check
 
 SERVICE_NAME = "search"
 PATH_PREFIXES = ("/api/search", "/search")
@@ -25,6 +26,7 @@ def create_app(settings: SharedSettings) -> FastAPI:
         async with core_resources(app, settings, service_name=SERVICE_NAME):
             index = open_search_index(settings, db=app.state.db)
             app.state.search_service = SearchService(index)
+            app.state.readiness.add("search", search_check(index))
             app.state.rate_limiter = open_rate_limiter(settings, db=app.state.db)
             try:
                 yield
@@ -32,6 +34,6 @@ def create_app(settings: SharedSettings) -> FastAPI:
                 await app.state.rate_limiter.aclose()
                 await index.aclose()
 
-    app = new_app(title="Wheelhouse search", lifespan=lifespan)
+    app = new_app(title="Wheelhouse search", service=SERVICE_NAME, lifespan=lifespan)
     app.include_router(router)
     return app

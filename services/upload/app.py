@@ -13,6 +13,7 @@ from services.upload.service import ManageService, UploadService
 from shared.config import UploadSettings
 from shared.ratelimit import open_rate_limiter
 from shared.web.app import core_resources, new_app
+from shared.web.health import storage_check
 
 SERVICE_NAME = "upload"
 # Path prefixes this service answers; the all-in-one process and the edge route by them.
@@ -31,11 +32,12 @@ def create_app(settings: UploadSettings) -> FastAPI:
             app.state.upload_service = UploadService(storage=app.state.storage, settings=settings,
                                                      limiter=app.state.rate_limiter)
             app.state.manage_service = ManageService()
+            app.state.readiness.add("storage", storage_check(app.state.storage))
             try:
                 yield
             finally:
                 await app.state.rate_limiter.aclose()
 
-    app = new_app(title="Wheelhouse upload", lifespan=lifespan, plain_text=_is_legacy)
+    app = new_app(title="Wheelhouse upload", service=SERVICE_NAME, lifespan=lifespan, plain_text=_is_legacy)
     app.include_router(router)
     return app

@@ -20,7 +20,7 @@ async def _noop(_app: FastAPI) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = new_app(title="t", lifespan=_noop, plain_text=lambda r: r.url.path.startswith("/plain"))
+    app = new_app(title="t", service="t", lifespan=_noop, plain_text=lambda r: r.url.path.startswith("/plain"))
 
     @app.get("/conflict")
     async def conflict() -> None:
@@ -91,7 +91,7 @@ async def test_client_address_is_available_to_the_audit_log() -> None:
     from shared.audit import client_ip
 
     seen: list[str | None] = []
-    app = new_app(title="t", lifespan=_noop)
+    app = new_app(title="t", service="t", lifespan=_noop)
 
     @app.get("/where")
     async def where() -> None:
