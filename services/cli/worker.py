@@ -18,6 +18,7 @@ from shared.edge.purger import purger
 from shared.events.relay import relay
 from shared.logging import configure_logging
 from shared.metrics import serve_metrics
+from shared.sentry import init_sentry
 
 WORKERS = {"search-indexer": search_indexer, "relay": relay, "purger": purger}
 
@@ -69,6 +70,7 @@ def _rewind(name: str, serial: int, settings) -> int:  # noqa: ANN001
 
 def _run_worker(name: str, settings) -> int:  # noqa: ANN001
     configure_logging(service=name, log_format=settings.log_format, level=settings.log_level)
+    init_sentry(settings, service=name)
     serve_metrics(settings)
 
     async def main() -> None:

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import structlog
+from prometheus_client import Counter
 
 from shared.config import SharedSettings
 from shared.db import Database
@@ -29,6 +30,8 @@ from shared.web.cache import CHANGELOG_KEY, INDEX_KEY, SEARCH_KEY, project_files
 log = structlog.get_logger()
 
 PURGER_NAME = "purger"
+PURGES = Counter("wheelhouse_edge_purges", "Purge requests sent to an edge, by outcome", ["outcome"])
+PURGED_KEYS = Counter("wheelhouse_edge_purged_keys", "Surrogate keys an edge acknowledged purging")
 # Changes that add, remove or hide a project change the /simple/ index itself.
 INDEX_ACTIONS = frozenset({JournalAction.PROJECT_CREATED, JournalAction.PROJECT_DELETED,
                            JournalAction.PROJECT_STATUS_CHANGED})
@@ -82,6 +85,9 @@ class Purger:
         edges = await self.edges()
         results = await asyncio.gather(*(self._purge_one(edge, keys) for edge in edges), return_exceptions=True)
         failed = [f"{edge}: {result!r}" for edge, result in zip(edges, results, strict=True) if result is not None]
+        PURGES.labels("failed").inc(len(failed))
+        PURGES.labels("ok").inc(len(edges) - len(failed))
+        PURGED_KEYS.inc(len(keys) * (len(edges) - len(failed)))
         if failed:
             raise EdgePurgeError("; ".join(failed))
 

@@ -1,5 +1,5 @@
 """Pure ASGI middleware (never ``BaseHTTPMiddleware``): a request id on every
-request and response, and one log line per request."""
+request and response, one log line per request, and its metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.audit import client_ip
+from shared.metrics import HTTP_IN_PROGRESS, observe_request
 
 log = structlog.get_logger()
 
@@ -27,8 +28,12 @@ def _incoming_request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """The request id (taken from ``X-Request-ID`` when a proxy set a sane one), bound to every log
+    line of the request; then one ``request`` line and the request's metrics, by route template."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,19 +52,25 @@ class RequestContextMiddleware:
 
         client = scope.get("client")
         ip_token = client_ip.set(client[0][:45] if client else None)
+        in_progress = HTTP_IN_PROGRESS.labels(self.service)
+        in_progress.inc()
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                route = scope.get("route")
+                in_progress.dec()
+                seconds = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", None)
                 log.info(
                     "request",
                     method=scope["method"],
                     path=scope["path"],
-                    route=getattr(route, "path", None),
+                    route=route,
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(seconds * 1000, 2),
                 )
+                observe_request(service=self.service, method=scope["method"], route=route, status=status,
+                                seconds=seconds)
                 client_ip.reset(ip_token)
 
 

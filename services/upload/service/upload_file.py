@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.exc import IntegrityError
 
+from services.upload.metrics import record_stored_file
 from services.upload.errors import (
     DigestMismatchError,
     DuplicateContentError,
@@ -97,6 +98,7 @@ class UploadService:
         created = await self._record_with_retries(write, accepted)
         if created:
             log.info("file_uploaded", filename=spooled.filename, project=parsed.normalized_name, size=spooled.size)
+            record_stored_file(spooled.size)
         return UploadResult(created=created, warnings=warnings)
 
     async def _authorize(self, repo: UploadRepository, *, identity: Identity, parsed: ParsedFilename) -> None:
