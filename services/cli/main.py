@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="action", required=True)
     for action in ("upgrade", "current"):
         _common(db_sub.add_parser(action))
+    wait = db_sub.add_parser("wait", help="wait until the schema is at this release's migrations (exit 1 on timeout)")
+    wait.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+    wait.add_argument("--interval", type=float, default=2.0, help="seconds between checks (default 2)")
+    _common(wait)
     down = db_sub.add_parser("downgrade")
     down.add_argument("revision")
     _common(down)

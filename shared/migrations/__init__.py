@@ -14,6 +14,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,3 +60,28 @@ def downgrade(url: str, revision: str) -> None:
 
 def current(url: str) -> None:
     _outside_event_loop(lambda: command.current(alembic_config(url), verbose=False))
+
+
+def head_revisions() -> set[str]:
+    """The newest revisions this release knows."""
+    return set(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+async def database_revisions(url: str) -> set[str]:
+    """The revisions the database is at (empty before the first migration)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    finally:
+        await engine.dispose()
+    return set(heads)
+
+
+def schema_is_ready(database: set[str]) -> bool:
+    """Whether this release can run on a database at ``database``: at this release's heads, or
+    past them (a newer release migrated it; migrations keep the previous release working)."""
+    if not database:
+        return False
+    known = {revision.revision for revision in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
+    return database == head_revisions() or bool(database - known)
