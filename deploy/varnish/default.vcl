@@ -24,8 +24,15 @@ sub vcl_init {
 }
 
 sub vcl_recv {
+    # One request id from the client (or made here) to the origin's log line and back: a cached
+    # object keeps the id of the request that filled it, which must not reach another client.
+    if (req.http.X-Request-ID !~ "^[A-Za-z0-9-]{1,64}$") {
+        set req.http.X-Request-ID = "edge-" + req.xid;
+    }
     if (req.method == "PURGE") {
-        if (client.ip !~ purgers) {
+        # Purges arrive on the listening socket named "purge" (Kubernetes and compose: port 8081,
+        # which only the purger may reach), or from an address in `acl purgers`.
+        if (local.socket != "purge" && client.ip !~ purgers) {
             return (synth(405, "Method Not Allowed"));
         }
         if (!req.http.xkey) {
@@ -130,6 +137,7 @@ sub vcl_backend_error {
 }
 
 sub vcl_deliver {
+    set resp.http.X-Request-ID = req.http.X-Request-ID;
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
     } else {

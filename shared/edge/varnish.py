@@ -44,8 +44,8 @@ def render_backends(origins: Mapping[str, Origin], *, purgers: Sequence[str] = (
     if missing:
         raise ValueError(f"no origin for {', '.join(sorted(missing))}")
     lines = [
-        "probe livez {",
-        '    .url = "/livez";',
+        "probe readyz {",
+        '    .url = "/readyz";',
         f"    .interval = {probe.interval:g}s;",
         f"    .timeout = {probe.timeout:g}s;",
         f"    .window = {probe.window};",
@@ -57,7 +57,7 @@ def render_backends(origins: Mapping[str, Origin], *, purgers: Sequence[str] = (
         origin = origins[name]
         first_byte = 600.0 if name == "upload" else origin.first_byte_timeout
         lines.append(
-            f'backend {name} {{ .host = "{origin.host}"; .port = "{origin.port}"; .probe = livez; '
+            f'backend {name} {{ .host = "{origin.host}"; .port = "{origin.port}"; .probe = readyz; '
             f".connect_timeout = 1s; .first_byte_timeout = {first_byte:g}s; .between_bytes_timeout = {first_byte:g}s; }}"
         )
     lines.append("acl purgers {")
@@ -75,6 +75,7 @@ class Varnishd:
     purgers: Sequence[str] = ("127.0.0.1",)
     probe: Probe = field(default_factory=Probe)
     port: int = 0
+    purge_port: int | None = None  # a second socket, named "purge", on which anyone may purge
     storage: str = "malloc,128m"
     process: subprocess.Popen[bytes] | None = None
 
@@ -91,7 +92,8 @@ class Varnishd:
                                                                    probe=self.probe))
         self.port = self.port or free_port()
         command = [
-            binary, "-F", "-j", "none", "-n", str(self.workdir / "instance"), "-a", f"127.0.0.1:{self.port}",
+            binary, "-F", "-j", "none", "-n", str(self.workdir / "instance"), "-a", f"http=127.0.0.1:{self.port}",
+            *(["-a", f"purge=127.0.0.1:{self.purge_port}"] if self.purge_port else []),
             "-f", str(VCL_DIR / "default.vcl"), "-p", f"vcl_path={self.workdir}:{VCL_DIR}", "-s", self.storage,
             "-T", "127.0.0.1:0",
         ]

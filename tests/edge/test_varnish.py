@@ -82,6 +82,15 @@ class TestCaching:
         assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
         assert second.content == first.content
 
+    def test_each_answer_carries_its_own_request_id_a_hit_too(self, edge: Varnishd, project: str) -> None:
+        path = f"/simple/{project}/?request-id"
+        miss = get(edge, path, **{"Accept": PIP, "X-Request-ID": "first-request"})
+        hit = get(edge, path, **{"Accept": PIP, "X-Request-ID": "second-request"})
+        unnamed = get(edge, path, Accept=PIP)
+        assert (miss.headers["X-Cache"], hit.headers["X-Cache"], unnamed.headers["X-Cache"]) == ("MISS", "HIT", "HIT")
+        assert (miss.headers["X-Request-ID"], hit.headers["X-Request-ID"]) == ("first-request", "second-request")
+        assert unnamed.headers["X-Request-ID"].startswith("edge-")  # made at the edge, not the cached one
+
     def test_pip_and_uv_share_one_variant_and_a_browser_gets_html(self, edge: Varnishd, project: str) -> None:
         path = f"/simple/{project}/?variant-test"
         pip = get(edge, path, Accept=PIP)
@@ -137,14 +146,21 @@ class TestNeverCached:
 
 
 class TestPurge:
-    def test_refused_from_an_address_not_allowed(self, origin: Server, tmp_path: Path) -> None:
+    def test_refused_from_an_address_not_allowed_except_on_the_purge_socket(
+        self, origin: Server, tmp_path: Path
+    ) -> None:
+        """Kubernetes and compose purge on the socket named "purge" (port 8081, which only the
+        purger may reach); the client-facing socket refuses PURGE from anyone not in the ACL."""
         port = int(origin.url.rsplit(":", 1)[1])
         strict = Varnishd(tmp_path / "strict", {name: Origin("127.0.0.1", port) for name in SERVICES},
-                          purgers=("192.0.2.1",), probe=FAST_PROBE)
+                          purgers=("192.0.2.1",), probe=FAST_PROBE, purge_port=free_port())
         strict.start()
         try:
             response = httpx.request("PURGE", strict.url + "/", headers={"xkey": "simple-index"}, trust_env=False)
             assert response.status_code == 405
+            purge_url = f"http://127.0.0.1:{strict.purge_port}/"
+            response = httpx.request("PURGE", purge_url, headers={"xkey": "simple-index"}, trust_env=False)
+            assert response.status_code == 200 and "Invalidated" in response.reason_phrase
         finally:
             strict.stop()
 
@@ -199,7 +215,7 @@ class TestOriginDown:
     def test_a_page_the_origin_fails_is_served_stale_while_its_probe_is_healthy(
         self, proxied: tuple[Proxy, Varnishd]
     ) -> None:
-        """The origin answers /livez but fails reads (as with its database down): the purged page
+        """The origin answers its probe (/readyz) but fails reads: the purged page
         is served from the stale copy; a page never cached is a clean 503, uncached."""
         proxy, edge = proxied
         cached = get(edge, "/simple/")
@@ -216,7 +232,7 @@ class TestOriginDown:
 
 class Proxy:
     """TCP forwarding to the origin that can be told to hang (it then accepts and reads, and answers
-    nothing) or to fail reads (every request but /livez gets a 500)."""
+    nothing) or to fail reads (every request but the probe's /readyz gets a 500)."""
 
     def __init__(self, upstream: int) -> None:
         self.upstream = upstream
@@ -272,7 +288,7 @@ class Proxy:
     def _fail(self, client: socket.socket) -> None:
         try:
             head = client.recv(65536)
-            if head.split(b" ", 2)[1:2] == [b"/livez"]:
+            if head.split(b" ", 2)[1:2] == [b"/readyz"]:
                 client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
             else:
                 client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
