@@ -42,6 +42,7 @@ class Process:
     env: dict[str, str]
     log: Path
     ready_url: str | None = None
+    metrics_port: int | None = None
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: float = 60.0) -> None:
@@ -82,6 +83,7 @@ class Stack:
     secret_key: str | None = None
     processes: list[Process] = field(default_factory=list)
     edge: Varnishd | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # more WHEELHOUSE_* variables for every process
     env: dict[str, str] = field(default_factory=dict)  # what every process of the stack was given
     _exit: ExitStack = field(default_factory=ExitStack)
 
@@ -109,6 +111,7 @@ class Stack:
                    WHEELHOUSE_LOG_FORMAT="json", WHEELHOUSE_BUS="nats",
                    WHEELHOUSE_SECRET_KEY=self.secret_key or _stack_secret(self.data_dir),
                    WHEELHOUSE_EDGE_PURGE_URLS=json.dumps([self.url]), NO_PROXY="127.0.0.1,localhost")
+        env.update(self.settings)
         _ensure_postgres_database(self.database_url)
 
         nats_port = free_port()
@@ -139,20 +142,25 @@ class Stack:
             raise RuntimeError(f"wheelhouse db upgrade failed: {migrate.stderr}")
 
         origins = {}
-        for service in SERVICES:
-            port = free_port()
+        for service in SERVICES:  # each with its metrics on a port of its own, as in a pod
+            port, metrics = free_port(), free_port()
             self._spawn(Process(service, [sys.executable, "-m", f"services.{service}"],
-                                {**env, "WHEELHOUSE_PORT": str(port)}, logs / f"{service}.log",
-                                ready_url=f"http://127.0.0.1:{port}/livez"))
+                                {**env, "WHEELHOUSE_PORT": str(port), "WHEELHOUSE_METRICS_PORT": str(metrics)},
+                                logs / f"{service}.log", ready_url=f"http://127.0.0.1:{port}/readyz",
+                                metrics_port=metrics))
             origins[service] = Origin("127.0.0.1", port)
         for worker in WORKERS:
             metrics = free_port()
             self._spawn(Process(worker, [*wheelhouse, "worker", worker], {**env, "WHEELHOUSE_METRICS_PORT": str(metrics)},
-                                logs / f"{worker}.log", ready_url=f"http://127.0.0.1:{metrics}/metrics"))
+                                logs / f"{worker}.log", ready_url=f"http://127.0.0.1:{metrics}/metrics",
+                                metrics_port=metrics))
         self.edge = Varnishd(self.data_dir / "varnish", origins, port=self.port)
         self.edge.start()
         self._exit.callback(self.edge.stop)
         self.env = env
+
+    def process(self, name: str) -> Process:
+        return next(process for process in self.processes if process.name == name)
 
     def _spawn(self, process: Process, *, wait_port: int | None = None) -> None:
         process.start()
