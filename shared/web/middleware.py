@@ -65,6 +65,7 @@ class RequestContextMiddleware:
                     "request",
                     method=scope["method"],
                     path=scope["path"],
+                    client=client_ip.get(),  # after the trusted proxies' X-Forwarded-For (uvicorn)
                     route=route,
                     status=status,
                     duration_ms=round(seconds * 1000, 2),

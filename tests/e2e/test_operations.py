@@ -66,6 +66,19 @@ def sample(metrics: str, name: str, **labels: str) -> float | None:
     return None
 
 
+def logged_request(process: Process, request_id: str) -> dict:
+    """The one ``request`` log line of the request ``request_id`` (JSON lines on the process's stdout)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in process.log.read_text().splitlines() if request_id in line]
+        found = [entry for entry in lines if entry.get("event") == "request"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    [line] = found
+    return line
+
+
 def origin(stack: Stack, service: str) -> str:
     assert stack.edge is not None
     return f"http://127.0.0.1:{stack.edge.origins[service].port}"
@@ -87,7 +100,8 @@ class TestMetricsAndLogs:
     def test_a_request_is_counted_and_logged_under_its_route_template(self, stack: Stack) -> None:
         request_id = uuid.uuid4().hex
         name = f"No-Such.Project-{uuid.uuid4().hex[:8]}"
-        response = httpx.get(f"{stack.url}/simple/{name}/", headers={"X-Request-ID": request_id}, trust_env=False)
+        response = httpx.get(f"{stack.url}/simple/{name}/", trust_env=False,
+                             headers={"X-Request-ID": request_id, "X-Forwarded-For": "203.0.113.9"})
         assert response.status_code == 404 and response.headers["X-Request-ID"] == request_id
 
         metrics = scrape(stack.process("simple"))
@@ -99,15 +113,9 @@ class TestMetricsAndLogs:
         assert name.lower() not in metrics.lower()  # never the raw path, never a project name
         assert sample(metrics, "wheelhouse_db_pool_size", service="simple", role="read") is not None
 
-        log = stack.process("simple").log
-        deadline = time.monotonic() + 5
-        while True:
-            lines = [json.loads(line) for line in log.read_text().splitlines() if request_id in line]
-            if lines or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        [line] = [entry for entry in lines if entry.get("event") == "request"]
+        line = logged_request(stack.process("simple"), request_id)
         assert line["route"] == "/simple/{name}/" and line["status"] == 404
+        assert line["client"] == "203.0.113.9"  # the edge (127.0.0.1) is a trusted proxy by default
         assert line["service"] == "simple" and line["request_id"] == request_id and "timestamp" in line
 
     def test_uploads_purges_and_consumer_lag_are_measured(
@@ -186,7 +194,7 @@ class SlowUpload(threading.Thread):
             time.sleep(0.01)
 
 
-def restart(stack: Stack, process: Process, **settings: str) -> None:
+def restart(process: Process, **settings: str) -> None:
     """Start the service again on its port (a new pod taking the old one's place)."""
     process.stop()
     process.env = {**process.env, **settings}
@@ -200,6 +208,20 @@ def edge_sends_uploads_again(stack: Stack, *, deadline: float = 15.0) -> None:
     while httpx.post(stack.url + "/legacy/", trust_env=False).status_code == 503:
         assert time.monotonic() < end, "the edge still finds the upload service unhealthy"
         time.sleep(0.2)
+
+
+def test_only_the_listed_proxies_are_believed(stack: Stack) -> None:
+    """WHEELHOUSE_FORWARDED_ALLOW_IPS not naming the edge: its X-Forwarded-For is ignored, and
+    the client address is the edge's own (no client can pick the address rate limits see)."""
+    simple = stack.process("simple")
+    restart(simple, WHEELHOUSE_FORWARDED_ALLOW_IPS="192.0.2.1")
+    try:
+        request_id = uuid.uuid4().hex
+        httpx.get(origin(stack, "simple") + "/simple/", trust_env=False,
+                  headers={"X-Request-ID": request_id, "X-Forwarded-For": "203.0.113.9"})
+        assert logged_request(simple, request_id)["client"] == "127.0.0.1"
+    finally:
+        restart(simple, WHEELHOUSE_FORWARDED_ALLOW_IPS="127.0.0.1")
 
 
 class TestRollingRestartOfTheUploadService:
@@ -231,13 +253,13 @@ class TestRollingRestartOfTheUploadService:
         page = httpx.get(f"{stack.url}/simple/survivor/", headers={"Accept": "application/vnd.pypi.simple.v1+json"},
                          trust_env=False).json()
         assert [file["hashes"]["sha256"] for file in page["files"]] == [digest]
-        restart(stack, upload)
+        restart(upload)
 
     def test_an_upload_past_the_grace_period_is_refused_and_nothing_is_stored(
         self, stack: Stack, server: Server, token: str, tmp_path: Path
     ) -> None:
         upload = stack.process("upload")
-        restart(stack, upload, WHEELHOUSE_SHUTDOWN_TIMEOUT="1", WHEELHOUSE_SHUTDOWN_DRAIN="0")
+        restart(upload, WHEELHOUSE_SHUTDOWN_TIMEOUT="1", WHEELHOUSE_SHUTDOWN_DRAIN="0")
         changelog = origin(stack, "simple") + "/api/changelog"
         before = httpx.get(changelog, params={"limit": 1}, trust_env=False).json()["last_serial"]
         wheel = big_wheel(tmp_path, "cutoff", 8 * 1024 * 1024)
@@ -250,7 +272,7 @@ class TestRollingRestartOfTheUploadService:
         assert upload.popen.wait(30) is not None
         assert sending.response is None or sending.response.status_code >= 500  # refused, not accepted
 
-        restart(stack, upload, WHEELHOUSE_SHUTDOWN_TIMEOUT="600", WHEELHOUSE_SHUTDOWN_DRAIN=str(DRAIN))
+        restart(upload, WHEELHOUSE_SHUTDOWN_TIMEOUT="600", WHEELHOUSE_SHUTDOWN_DRAIN=str(DRAIN))
         missing = httpx.get(f"{stack.url}/simple/cutoff/", trust_env=False)
         assert missing.status_code == 404  # no project, no release, no file row
         after = httpx.get(changelog, params={"since": before, "limit": 1000}, trust_env=False).json()
